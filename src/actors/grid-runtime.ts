@@ -1,0 +1,141 @@
+// Joins the pure grid and order machines to the ports: the same wiring in every mode.
+//
+// - Order effects: recordIntent -> store (write ahead), placeOrder / cancelOrder / lookupOrder
+//   -> exchange port, with the port's errors passed on as { kind, message, code }.
+// - Own-order stream -> fills stored first (fill before counter-order), then routed to the
+//   order actor by client order id (actors are registered in the system under that id).
+import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot } from 'xstate';
+import type { GridConfig } from '../config/grid-config.js';
+import type { Fill, OrderIntent } from '../domain/trading.js';
+import { gridMachine } from '../machines/grid.machine.js';
+import { orderMachine, type OrderAck, type OrderEffectError } from '../machines/order.machine.js';
+import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
+import type { StorePort } from '../adapters/store/port.js';
+import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
+
+export type GridActor = Actor<typeof gridMachine>;
+
+export interface GridRuntimeOptions {
+  readonly config: GridConfig;
+  readonly exchange: ExchangePort;
+  readonly store: StorePort;
+  readonly logger?: Logger;
+  /** XState's clock for delayed events (a VirtualClock in backtests). */
+  readonly clock?: ActorOptions<typeof gridMachine>['clock'];
+  /** A persisted snapshot to continue from. */
+  readonly snapshot?: Snapshot<unknown>;
+  readonly submitTimeoutMs?: number;
+}
+
+function toAck(order: ExchangeOrder): OrderAck {
+  return { id: order.id, status: order.status, filled: order.filled };
+}
+
+/** Passes port errors on in the shape the order machine classifies; anything else is "unknown". */
+function asEffectError(error: unknown): OrderEffectError {
+  if (error instanceof Error && 'kind' in error) {
+    const { kind, code } = error as Error & { kind: OrderEffectError['kind']; code?: string };
+    return { kind, message: error.message, ...(code === undefined ? {} : { code }) };
+  }
+  return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
+}
+
+async function viaPort<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw asEffectError(error);
+  }
+}
+
+/** The order machine with its effects bound to this grid's store and exchange. */
+function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort) {
+  return orderMachine.provide({
+    actors: {
+      recordIntent: fromPromise<void, OrderIntent>(({ input }) => viaPort(() => store.recordIntent(gridId, input))),
+      placeOrder: fromPromise<OrderAck, OrderIntent>(({ input }) =>
+        viaPort(async () =>
+          toAck(
+            input.type === 'limit'
+              ? await exchange.createLimitOrder({ symbol: input.symbol, side: input.side, price: input.price!, amount: input.amount, clientOrderId: input.clientOrderId })
+              : await exchange.createMarketOrder({ symbol: input.symbol, side: input.side, amount: input.amount, clientOrderId: input.clientOrderId }),
+          ),
+        ),
+      ),
+      lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(({ input }) =>
+        viaPort(async () => {
+          const order = await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol);
+          return order && toAck(order);
+        }),
+      ),
+      cancelOrder: fromPromise<OrderAck, OrderIntent>(({ input }) => viaPort(async () => toAck(await exchange.cancelOrder(input.clientOrderId, input.symbol)))),
+    },
+  });
+}
+
+export interface GridRuntime {
+  readonly actor: GridActor;
+  /** Stops listening to the exchange and stops the actors (orders on the exchange stay as they are). */
+  stop(): void;
+}
+
+/** Creates and starts one grid actor with its order actors wired to `exchange` and `store`. */
+export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
+  const { config, exchange, store } = options;
+  const logger = options.logger ?? silentLogger;
+  const machine = gridMachine.provide({ actors: { order: orderLogicFor(config.id, exchange, store) } });
+  const actor = createActor(machine, {
+    input: { config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) },
+    systemId: `grid:${config.id}`,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.snapshot ? { snapshot: options.snapshot } : {}),
+  });
+
+  // Fills are stored, then delivered, strictly in the order the exchange reported them.
+  let delivery = Promise.resolve();
+  const deliverFill = async (fill: Fill): Promise<void> => {
+    if (!(await store.recordFill(fill))) return; // seen before (a replayed stream or a catch-up)
+    const order = actor.system.get(fill.clientOrderId);
+    if (order) order.send({ type: 'FILL', fill });
+    else logger.warn({ grid: config.id, clientOrderId: fill.clientOrderId, tradeId: fill.tradeId }, 'fill for an order this grid does not track');
+  };
+  const onExchangeEvent = (event: ExchangeEvent): void => {
+    if (event.type === 'fill') {
+      if (event.fill.symbol !== config.symbol) return;
+      delivery = delivery.then(() => deliverFill(event.fill)).catch((error: unknown) => {
+        logger.error({ grid: config.id, tradeId: event.fill.tradeId, error: String(error) }, 'could not store a fill; it will be recovered from the exchange');
+      });
+      return;
+    }
+    const status = event.order.status;
+    if (status !== 'canceled' && status !== 'expired') return;
+    const order = actor.system.get(event.order.clientOrderId);
+    order?.send({ type: status === 'canceled' ? 'EXCHANGE_CANCELED' : 'EXCHANGE_EXPIRED' });
+  };
+  const unsubscribe = exchange.subscribe(onExchangeEvent);
+
+  let last = actor.getSnapshot();
+  actor.subscribe({
+    next: (snapshot) => {
+      const { context } = snapshot;
+      if (context.plan !== last.context.plan) for (const warning of context.warnings) logger.warn({ grid: config.id }, warning);
+      if (context.stats.skippedOrders > last.context.stats.skippedOrders) {
+        logger.info({ grid: config.id, skippedOrders: context.stats.skippedOrders }, 'order skipped: the exchange refused it (funds not free?)');
+      }
+      if (context.error !== undefined && context.error !== last.context.error) logger.error({ grid: config.id }, context.error);
+      if (JSON.stringify(snapshot.value) !== JSON.stringify(last.value)) logger.info({ grid: config.id, state: snapshot.value }, 'grid state');
+      last = snapshot;
+    },
+    // An unobserved XState error would kill the process: report it, the supervisor decides.
+    error: (error) => logger.error({ grid: config.id, error: String(error) }, 'grid actor failed'),
+  });
+  actor.start();
+
+  return {
+    actor,
+    stop() {
+      unsubscribe();
+      actor.stop();
+    },
+  };
+}

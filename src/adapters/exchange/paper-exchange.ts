@@ -1,0 +1,416 @@
+// The paper exchange: an in-process exchange for backtest, paper and demo modes.
+//
+// It matches resting limit orders along a continuous price path (the spec's candle walk): the
+// caller moves the price with `step(target)`, which stops at the first price where an order fills,
+// so the actors can place the counter-order before the walk goes on. Wallet, locked funds and
+// fees follow the spec: fees in quote, limit fills pay maker, market orders taker; an open buy
+// locks q*p*(1+maker) quote, an open sell locks q base; an order whose funds are not free is
+// rejected with "insufficient funds", as a real exchange would.
+//
+// Own-order events are delivered asynchronously (microtasks, FIFO), never inside the call that
+// caused them, so a listener never re-enters the exchange mid-operation; the order stays
+// deterministic.
+import type { Fill, Side } from '../../domain/trading.js';
+import { fits } from '../../domain/steps.js';
+import {
+  type AssetBalance,
+  ExchangeError,
+  type ExchangeEvent,
+  type ExchangeOrder,
+  type ExchangePort,
+  type LimitOrderRequest,
+  type MarketInfo,
+  type MarketOrderRequest,
+} from './port.js';
+
+export interface PaperExchangeOptions {
+  readonly market: MarketInfo;
+  readonly fees: { readonly maker: number; readonly taker: number };
+  readonly balance: { readonly base: number; readonly quote: number };
+  /** Current time in ms (the virtual clock in a backtest). */
+  readonly now: () => number;
+  /** Keep every fill for fetchFills (off in long backtests to save memory). */
+  readonly keepFills?: boolean;
+}
+
+interface RestingOrder {
+  id: string;
+  clientOrderId: string;
+  side: Side;
+  type: 'limit' | 'market';
+  price: number;
+  amount: number;
+  filled: number;
+  status: ExchangeOrder['status'];
+  timestamp: number;
+  /** Funds held for this order: quote for a buy, base for a sell. */
+  locked: number;
+}
+
+/** Everything needed to continue a paper exchange later (JSON-safe). */
+export interface PaperExchangeState {
+  price: number;
+  base: { total: number; locked: number };
+  quote: { total: number; locked: number };
+  orders: RestingOrder[];
+  nextOrderId: number;
+  nextTradeId: number;
+  feesPaid: number;
+  fills: Fill[];
+}
+
+const REJECTED_FUNDS = 'INSUFFICIENT_FUNDS';
+
+export class PaperExchange implements ExchangePort {
+  private readonly market: MarketInfo;
+  private readonly fees: { maker: number; taker: number };
+  private readonly now: () => number;
+  private readonly keepFills: boolean;
+  private price = Number.NaN;
+  private readonly base = { total: 0, locked: 0 };
+  private readonly quote = { total: 0, locked: 0 };
+  /** Resting buys by price ascending (best bid last) and sells by price descending (best ask last). */
+  private readonly bids: RestingOrder[] = [];
+  private readonly asks: RestingOrder[] = [];
+  /** Every order ever accepted, by client id (also the closed ones, for lookups). */
+  private readonly byClientId = new Map<string, RestingOrder>();
+  private nextOrderId = 1;
+  private nextTradeId = 1;
+  private feesPaidTotal = 0;
+  private readonly fills: Fill[] = [];
+  private readonly listeners = new Set<(event: ExchangeEvent) => void>();
+  private readonly outbox: ExchangeEvent[] = [];
+  private flushScheduled = false;
+
+  constructor(options: PaperExchangeOptions) {
+    this.market = options.market;
+    this.fees = { ...options.fees };
+    this.now = options.now;
+    this.keepFills = options.keepFills ?? true;
+    this.base.total = options.balance.base;
+    this.quote.total = options.balance.quote;
+  }
+
+  // ---- price path -------------------------------------------------------------------------
+
+  /** The last traded price of the simulated market (NaN before the first setPrice). */
+  get lastPrice(): number {
+    return this.price;
+  }
+
+  /** Jumps the market to `price` without filling anything (the start, or a restore). */
+  setPrice(price: number): void {
+    this.price = price;
+  }
+
+  /**
+   * Moves the price continuously towards `target`. Stops at the first price where resting
+   * orders fill, fills every order at exactly that price, and returns true; returns false once
+   * `target` is reached with nothing (more) to fill. Call it again until it returns false.
+   */
+  step(target: number): boolean {
+    if (target < this.price) {
+      const best = this.bids[this.bids.length - 1];
+      if (best === undefined || best.price < target) {
+        this.price = target;
+        return false;
+      }
+      this.price = best.price;
+      while (this.bids.length > 0 && this.bids[this.bids.length - 1]!.price === this.price) this.fillResting(this.bids.pop()!);
+      return true;
+    }
+    if (target > this.price) {
+      const best = this.asks[this.asks.length - 1];
+      if (best === undefined || best.price > target) {
+        this.price = target;
+        return false;
+      }
+      this.price = best.price;
+      while (this.asks.length > 0 && this.asks[this.asks.length - 1]!.price === this.price) this.fillResting(this.asks.pop()!);
+      return true;
+    }
+    return false;
+  }
+
+  /** Highest resting buy and lowest resting sell (undefined when none): the band where nothing fills. */
+  get bestBid(): number | undefined {
+    return this.bids[this.bids.length - 1]?.price;
+  }
+
+  get bestAsk(): number | undefined {
+    return this.asks[this.asks.length - 1]?.price;
+  }
+
+  // ---- the port ---------------------------------------------------------------------------
+
+  async loadMarket(symbol: string): Promise<MarketInfo> {
+    this.checkSymbol(symbol);
+    return this.market;
+  }
+
+  async createLimitOrder(request: LimitOrderRequest): Promise<ExchangeOrder> {
+    this.checkNewOrder(request.symbol, request.clientOrderId, request.amount);
+    if (!(request.price > 0)) throw new ExchangeError('rejected', `invalid price ${request.price}`, 'INVALID_ORDER');
+    const marketable = request.side === 'buy' ? request.price >= this.price : request.price <= this.price;
+    if (marketable) {
+      // Crosses the book: a real exchange fills it at once as a taker, at the market price.
+      return this.executeMarket(request.clientOrderId, request.side, request.amount, 'limit', request.price);
+    }
+    const locked = request.side === 'buy' ? request.amount * request.price * (1 + this.fees.maker) : request.amount;
+    this.reserve(request.side, locked);
+    const order: RestingOrder = {
+      id: `P${this.nextOrderId++}`,
+      clientOrderId: request.clientOrderId,
+      side: request.side,
+      type: 'limit',
+      price: request.price,
+      amount: request.amount,
+      filled: 0,
+      status: 'open',
+      timestamp: this.now(),
+      locked,
+    };
+    this.byClientId.set(order.clientOrderId, order);
+    insertSorted(request.side === 'buy' ? this.bids : this.asks, order, request.side === 'buy' ? 1 : -1);
+    this.publish({ type: 'order', order: view(order, this.market.symbol) });
+    return view(order, this.market.symbol);
+  }
+
+  async createMarketOrder(request: MarketOrderRequest): Promise<ExchangeOrder> {
+    this.checkNewOrder(request.symbol, request.clientOrderId, request.amount);
+    return this.executeMarket(request.clientOrderId, request.side, request.amount, 'market', undefined);
+  }
+
+  async cancelOrder(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
+    this.checkSymbol(symbol);
+    const order = this.byClientId.get(clientOrderId);
+    if (order === undefined) throw new ExchangeError('notFound', `order ${clientOrderId} not found`, 'ORDER_NOT_FOUND');
+    if (order.status !== 'open') throw new ExchangeError('notFound', `order ${clientOrderId} is ${order.status}, not open`, 'ORDER_NOT_OPEN');
+    const book = order.side === 'buy' ? this.bids : this.asks;
+    book.splice(book.indexOf(order), 1);
+    this.release(order);
+    order.status = 'canceled';
+    this.publish({ type: 'order', order: view(order, this.market.symbol) });
+    return view(order, this.market.symbol);
+  }
+
+  async fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder | undefined> {
+    this.checkSymbol(symbol);
+    const order = this.byClientId.get(clientOrderId);
+    return order && view(order, this.market.symbol);
+  }
+
+  async fetchOpenOrders(symbol: string): Promise<ExchangeOrder[]> {
+    this.checkSymbol(symbol);
+    return [...this.bids, ...this.asks].map((order) => view(order, this.market.symbol));
+  }
+
+  async fetchFills(symbol: string, since = 0): Promise<Fill[]> {
+    this.checkSymbol(symbol);
+    return this.fills.filter((fill) => fill.timestamp >= since);
+  }
+
+  async fetchBalance(): Promise<Record<string, AssetBalance>> {
+    return {
+      [this.market.base]: balanceOf(this.base),
+      [this.market.quote]: balanceOf(this.quote),
+    };
+  }
+
+  subscribe(listener: (event: ExchangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- inspection for backtests and tests -----------------------------------------------
+
+  /** Wallet totals (free + locked). */
+  get wallet(): { base: number; quote: number } {
+    return { base: this.base.total, quote: this.quote.total };
+  }
+
+  get feesPaid(): number {
+    return this.feesPaidTotal;
+  }
+
+  get openOrderCount(): { buy: number; sell: number } {
+    return { buy: this.bids.length, sell: this.asks.length };
+  }
+
+  snapshot(): PaperExchangeState {
+    return structuredClone({
+      price: this.price,
+      base: this.base,
+      quote: this.quote,
+      orders: [...this.byClientId.values()],
+      nextOrderId: this.nextOrderId,
+      nextTradeId: this.nextTradeId,
+      feesPaid: this.feesPaidTotal,
+      fills: this.fills,
+    });
+  }
+
+  static restore(options: PaperExchangeOptions, state: PaperExchangeState): PaperExchange {
+    const exchange = new PaperExchange(options);
+    const copy = structuredClone(state);
+    exchange.price = copy.price;
+    Object.assign(exchange.base, copy.base);
+    Object.assign(exchange.quote, copy.quote);
+    for (const order of copy.orders) {
+      exchange.byClientId.set(order.clientOrderId, order);
+      if (order.status === 'open') insertSorted(order.side === 'buy' ? exchange.bids : exchange.asks, order, order.side === 'buy' ? 1 : -1);
+    }
+    exchange.nextOrderId = copy.nextOrderId;
+    exchange.nextTradeId = copy.nextTradeId;
+    exchange.feesPaidTotal = copy.feesPaid;
+    exchange.fills.push(...copy.fills);
+    return exchange;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private checkSymbol(symbol: string): void {
+    if (symbol !== this.market.symbol) {
+      throw new ExchangeError('rejected', `unknown symbol ${symbol}: this paper exchange trades ${this.market.symbol}`, 'BAD_SYMBOL');
+    }
+  }
+
+  private checkNewOrder(symbol: string, clientOrderId: string, amount: number): void {
+    this.checkSymbol(symbol);
+    if (this.byClientId.has(clientOrderId)) {
+      throw new ExchangeError('rejected', `duplicate client order id ${clientOrderId}`, 'DUPLICATE_CLIENT_ORDER_ID');
+    }
+    if (!(amount > 0)) throw new ExchangeError('rejected', `invalid amount ${amount}`, 'INVALID_ORDER');
+    if (!Number.isFinite(this.price)) throw new ExchangeError('retryable', 'no market price yet', 'NO_PRICE');
+  }
+
+  private reserve(side: Side, amount: number): void {
+    const asset = side === 'buy' ? this.quote : this.base;
+    const free = asset.total - asset.locked;
+    if (!fits(amount, free)) {
+      const currency = side === 'buy' ? this.market.quote : this.market.base;
+      throw new ExchangeError('rejected', `insufficient funds: needs ${amount} ${currency}, ${free} free`, REJECTED_FUNDS);
+    }
+    asset.locked += amount;
+  }
+
+  private release(order: RestingOrder): void {
+    const asset = order.side === 'buy' ? this.quote : this.base;
+    asset.locked = Math.max(0, asset.locked - order.locked);
+    order.locked = 0;
+  }
+
+  /** Fills a resting limit order completely at its own price (a touch fill, maker fee). */
+  private fillResting(order: RestingOrder): void {
+    this.release(order);
+    this.settle(order, order.price, order.amount, 'maker');
+  }
+
+  private executeMarket(clientOrderId: string, side: Side, amount: number, type: 'limit' | 'market', limitPrice: number | undefined): ExchangeOrder {
+    const price = this.price;
+    const asset = side === 'buy' ? this.quote : this.base;
+    const needed = side === 'buy' ? amount * price * (1 + this.fees.taker) : amount;
+    const free = asset.total - asset.locked;
+    if (!fits(needed, free)) {
+      const currency = side === 'buy' ? this.market.quote : this.market.base;
+      throw new ExchangeError('rejected', `insufficient funds: needs ${needed} ${currency}, ${free} free`, REJECTED_FUNDS);
+    }
+    // A sell of "all base" may exceed the free base by float noise: sell what there is.
+    const executed = side === 'sell' ? Math.min(amount, free) : amount;
+    const order: RestingOrder = {
+      id: `P${this.nextOrderId++}`,
+      clientOrderId,
+      side,
+      type,
+      price: limitPrice ?? price,
+      amount: executed,
+      filled: 0,
+      status: 'open',
+      timestamp: this.now(),
+      locked: 0,
+    };
+    this.byClientId.set(clientOrderId, order);
+    this.settle(order, price, executed, 'taker');
+    return view(order, this.market.symbol);
+  }
+
+  /** Books one complete fill: wallet, fees, order status, fill log and events. */
+  private settle(order: RestingOrder, price: number, amount: number, role: 'maker' | 'taker'): void {
+    const notional = amount * price;
+    const fee = notional * (role === 'maker' ? this.fees.maker : this.fees.taker);
+    if (order.side === 'buy') {
+      this.quote.total -= notional + fee;
+      this.base.total += amount;
+    } else {
+      this.base.total -= amount;
+      this.quote.total += notional - fee;
+    }
+    this.feesPaidTotal += fee;
+    order.filled = amount;
+    order.status = 'closed';
+    const fill: Fill = {
+      tradeId: `T${this.nextTradeId++}`,
+      orderId: order.id,
+      clientOrderId: order.clientOrderId,
+      symbol: this.market.symbol,
+      side: order.side,
+      price,
+      amount,
+      fee,
+      takerOrMaker: role,
+      timestamp: this.now(),
+    };
+    if (this.keepFills) this.fills.push(fill);
+    this.publish({ type: 'fill', fill });
+    this.publish({ type: 'order', order: view(order, this.market.symbol) });
+  }
+
+  private publish(event: ExchangeEvent): void {
+    if (this.listeners.size === 0) return;
+    this.outbox.push(event);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    // Events published while flushing are appended and delivered in this same pass.
+    for (let i = 0; i < this.outbox.length; i++) {
+      for (const listener of this.listeners) listener(this.outbox[i]!);
+    }
+    this.outbox.length = 0;
+  }
+}
+
+function balanceOf(asset: { total: number; locked: number }): AssetBalance {
+  return { free: asset.total - asset.locked, used: asset.locked, total: asset.total };
+}
+
+function view(order: RestingOrder, symbol: string): ExchangeOrder {
+  return {
+    id: order.id,
+    clientOrderId: order.clientOrderId,
+    symbol,
+    side: order.side,
+    type: order.type,
+    price: order.price,
+    amount: order.amount,
+    filled: order.filled,
+    status: order.status,
+    timestamp: order.timestamp,
+  };
+}
+
+/** Keeps `book` sorted so that its last element is the best price (direction 1: ascending). */
+function insertSorted(book: RestingOrder[], order: RestingOrder, direction: 1 | -1): void {
+  let lo = 0;
+  let hi = book.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((book[mid]!.price - order.price) * direction <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  book.splice(lo, 0, order);
+}

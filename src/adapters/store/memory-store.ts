@@ -1,0 +1,18 @@
+// In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
+import type { Fill, OrderIntent } from '../../domain/trading.js';
+import type { StorePort } from './port.js';
+
+export class MemoryStore implements StorePort {
+  readonly intents = new Map<string, { gridId: string; intent: OrderIntent }>();
+  readonly fills = new Map<string, Fill>();
+
+  async recordIntent(gridId: string, intent: OrderIntent): Promise<void> {
+    if (!this.intents.has(intent.clientOrderId)) this.intents.set(intent.clientOrderId, { gridId, intent });
+  }
+
+  async recordFill(fill: Fill): Promise<boolean> {
+    if (this.fills.has(fill.tradeId)) return false;
+    this.fills.set(fill.tradeId, fill);
+    return true;
+  }
+}

@@ -1,0 +1,425 @@
+// The grid lifecycle: IDLE -> ACTIVE (placing, running) <-> PAUSED, STOPPING -> IDLE, ERROR.
+//
+// The grid decides; its order actors (spawned children, one per order) talk to the exchange.
+// It sees only lifecycle commands, order outcomes and price triggers, never raw ticks: the
+// adapters walk prices and match orders, and tell the grid when a stop-loss or take-profit
+// price was reached (PRICE_TRIGGER).
+//
+// The one rule (../shared/spec/grid-semantics.md): a buy filled at L_i is answered by a sell of
+// the same quantity at L_{i+1}, a sell at L_i by a buy at L_{i-1}.
+import { and, assign, enqueueActions, setup } from 'xstate';
+import type { GridConfig } from '../config/grid-config.js';
+import type { OrderIntent, Side } from '../domain/trading.js';
+import { counterOrderOf, planStart, roundTripProfit, type StartPlan } from './grid-math.js';
+import { orderMachine, type OrderInput, type OrderOutcomeEvent } from './order.machine.js';
+
+/** A limit order the grid has out (spawned and not yet final). */
+export interface GridOrderRef {
+  readonly level: number;
+  readonly side: Side;
+  /** A sell placed as the counter of a buy: its fill closes a round trip. */
+  readonly roundTrip: boolean;
+}
+
+/** A counter-order decided while the grid could not place it (paused or in error). */
+export interface DeferredOrder {
+  readonly side: Side;
+  readonly level: number;
+  readonly roundTrip: boolean;
+}
+
+export interface GridStats {
+  readonly buyFills: number;
+  readonly sellFills: number;
+  readonly roundTrips: number;
+  /** Sum of q * (L_{i+1} - L_i) over round trips, before fees. */
+  readonly gridProfit: number;
+  /** Every fee the grid paid: market orders and limit fills. */
+  readonly fees: number;
+  /** Orders not placed because the exchange refused them (mostly: funds not free). */
+  readonly skippedOrders: number;
+}
+
+export type StopReason = 'stopLoss' | 'takeProfit' | 'command';
+
+export interface GridInput {
+  readonly config: GridConfig;
+  /** Passed to each order actor: how long a create may go unanswered (ms). */
+  readonly submitTimeoutMs?: number;
+}
+
+export interface GridContext {
+  readonly config: GridConfig;
+  readonly submitTimeoutMs: number;
+  readonly plan: StartPlan | undefined;
+  /** Limit orders out, by client order id. */
+  readonly orders: Readonly<Record<string, GridOrderRef>>;
+  /** Orders placed so far per level: the cycle part of the next client order id. */
+  readonly cycles: Readonly<Record<number, number>>;
+  /** Market orders placed so far (start buys and stop sells). */
+  readonly marketOrders: number;
+  /** Client id of the market order the grid waits for, if any. */
+  readonly pendingMarketOrder: string | undefined;
+  /** Base the grid holds: the starting balance plus what it bought minus what it sold. */
+  readonly position: number;
+  readonly stats: GridStats;
+  readonly deferred: readonly DeferredOrder[];
+  readonly stopReason: StopReason | undefined;
+  readonly sellOnStop: boolean;
+  readonly error: string | undefined;
+  readonly warnings: readonly string[];
+}
+
+export type GridCommandEvent =
+  | { type: 'START'; price: number }
+  | { type: 'PAUSE' }
+  | { type: 'RESUME' }
+  | { type: 'STOP'; sellBase?: boolean }
+  | { type: 'PRICE_TRIGGER'; trigger: 'stopLoss' | 'takeProfit' }
+  | { type: 'FAULT'; reason: string };
+
+export type GridEvent = GridCommandEvent | OrderOutcomeEvent;
+
+const emptyStats: GridStats = { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 };
+const DUST = 1e-12;
+
+function startProblem(config: GridConfig, price: number): string | undefined {
+  try {
+    planStart(config, price);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Client order ids: `bb<grid>_<level><b|s><cycle>` and `bb<grid>_m<n>`; [A-Za-z0-9_], at most 30 characters. */
+export function limitOrderId(gridId: string, level: number, side: Side, cycle: number): string {
+  return `bb${gridId}_${level}${side === 'buy' ? 'b' : 's'}${cycle}`;
+}
+
+export function marketOrderId(gridId: string, sequence: number): string {
+  return `bb${gridId}_m${sequence}`;
+}
+
+interface OrderPlacement {
+  /** Context changes: the new order refs, cycles, counters. */
+  readonly patch: Partial<GridContext>;
+  /** Order actors to spawn, in placement order. */
+  readonly intents: readonly OrderIntent[];
+}
+
+/** Decides the limit orders for `wanted`, skipping a level that already holds one (never two on a level). */
+function limitOrderPlacement(context: GridContext, wanted: readonly DeferredOrder[]): OrderPlacement {
+  const plan = context.plan!;
+  const orders = { ...context.orders };
+  const cycles = { ...context.cycles };
+  const intents: OrderIntent[] = [];
+  let skipped = 0;
+  for (const order of wanted) {
+    const occupied = Object.values(orders).some((ref) => ref.level === order.level);
+    if (occupied || order.level < 0 || order.level >= plan.levels.length) {
+      skipped++;
+      continue;
+    }
+    const cycle = (cycles[order.level] ?? 0) + 1;
+    cycles[order.level] = cycle;
+    const clientOrderId = limitOrderId(context.config.id, order.level, order.side, cycle);
+    orders[clientOrderId] = order;
+    intents.push({
+      clientOrderId,
+      symbol: context.config.symbol,
+      side: order.side,
+      type: 'limit',
+      price: plan.levels[order.level]!,
+      amount: plan.quantity,
+      level: order.level,
+    });
+  }
+  const stats = skipped > 0 ? { ...context.stats, skippedOrders: context.stats.skippedOrders + skipped } : context.stats;
+  return { patch: { orders, cycles, stats }, intents };
+}
+
+function marketOrderPlacement(context: GridContext, side: Side, amount: number): OrderPlacement {
+  const sequence = context.marketOrders + 1;
+  const clientOrderId = marketOrderId(context.config.id, sequence);
+  return {
+    patch: { marketOrders: sequence, pendingMarketOrder: clientOrderId },
+    intents: [{ clientOrderId, symbol: context.config.symbol, side, type: 'market', amount, level: -1 }],
+  };
+}
+
+/** The part of XState's `enqueue` that a placement uses. */
+interface PlacementEnqueue {
+  assign(patch: Partial<GridContext>): void;
+  spawnChild(src: 'order', options: { id: string; systemId: string; input: OrderInput }): void;
+}
+
+/** Applies a placement: context first, then one order actor per intent (each stores its intent before sending). */
+function applyPlacement(enqueue: PlacementEnqueue, context: GridContext, placement: OrderPlacement): void {
+  enqueue.assign(placement.patch);
+  for (const intent of placement.intents) {
+    enqueue.spawnChild('order', {
+      id: intent.clientOrderId,
+      systemId: intent.clientOrderId,
+      input: { intent, submitTimeoutMs: context.submitTimeoutMs },
+    });
+  }
+}
+
+export const gridMachine = setup({
+  types: {
+    context: {} as GridContext,
+    events: {} as GridEvent,
+    input: {} as GridInput,
+  },
+  actors: { order: orderMachine },
+  guards: {
+    canStart: ({ context, event }) => event.type === 'START' && startProblem(context.config, event.price) === undefined,
+    hasPlan: ({ context }) => context.plan !== undefined,
+    needsMarketBuy: ({ context }) => (context.plan?.marketBuyQuantity ?? 0) > 0,
+    isPendingMarketOrder: ({ context, event }) => 'intent' in event && event.intent.clientOrderId === context.pendingMarketOrder,
+    noOrdersOut: ({ context }) => Object.keys(context.orders).length === 0,
+    sellsOnStop: ({ context }) => context.sellOnStop && context.position > DUST,
+  },
+  actions: {
+    rejectStart: assign(({ context, event }) => ({
+      error: event.type === 'START' ? `cannot start: ${startProblem(context.config, event.price)}` : 'cannot start',
+    })),
+    planRun: assign(({ context, event }) => {
+      if (event.type !== 'START') return {};
+      const plan = planStart(context.config, event.price);
+      return {
+        plan,
+        position: plan.balance.base,
+        stats: emptyStats,
+        deferred: [],
+        stopReason: undefined,
+        sellOnStop: false,
+        error: undefined,
+        warnings: plan.warnings,
+      };
+    }),
+    placeStartBuy: enqueueActions(({ context, enqueue }) => {
+      applyPlacement(enqueue, context, marketOrderPlacement(context, 'buy', context.plan!.marketBuyQuantity));
+    }),
+    placeInitialOrders: enqueueActions(({ context, enqueue }) => {
+      const plan = context.plan!;
+      // Nearest levels first, sells before buys: when funds are short, the far levels go without.
+      const sells = plan.sellLevels.map((level): DeferredOrder => ({ side: 'sell', level, roundTrip: false }));
+      const buys = plan.buyLevels.map((level): DeferredOrder => ({ side: 'buy', level, roundTrip: false }));
+      applyPlacement(enqueue, context, limitOrderPlacement(context, [...sells, ...buys]));
+    }),
+    bookMarketFill: assign(({ context, event }) => {
+      if (event.type !== 'ORDER.FILLED') return {};
+      const sign = event.intent.side === 'buy' ? 1 : -1;
+      return {
+        position: context.position + sign * event.filled,
+        stats: { ...context.stats, fees: context.stats.fees + event.fee },
+        pendingMarketOrder: undefined,
+      };
+    }),
+    bookLimitFill: assign(({ context, event }) => {
+      if (event.type !== 'ORDER.FILLED') return {};
+      const { clientOrderId, side, level } = event.intent;
+      const ref = context.orders[clientOrderId];
+      const { [clientOrderId]: _filled, ...orders } = context.orders;
+      const stats = context.stats;
+      const closesRoundTrip = side === 'sell' && ref?.roundTrip === true;
+      return {
+        orders,
+        position: context.position + (side === 'buy' ? event.filled : -event.filled),
+        stats: {
+          ...stats,
+          buyFills: stats.buyFills + (side === 'buy' ? 1 : 0),
+          sellFills: stats.sellFills + (side === 'sell' ? 1 : 0),
+          roundTrips: stats.roundTrips + (closesRoundTrip ? 1 : 0),
+          gridProfit: stats.gridProfit + (closesRoundTrip ? roundTripProfit(context.plan!.levels, level, event.filled) : 0),
+          fees: stats.fees + event.fee,
+        },
+      };
+    }),
+    placeCounterOrder: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'ORDER.FILLED') return;
+      const counter = counterOrderOf(event.intent.side, event.intent.level);
+      applyPlacement(enqueue, context, limitOrderPlacement(context, [{ ...counter, roundTrip: event.intent.side === 'buy' }]));
+    }),
+    deferCounterOrder: assign(({ context, event }) => {
+      if (event.type !== 'ORDER.FILLED') return {};
+      const counter = counterOrderOf(event.intent.side, event.intent.level);
+      return { deferred: [...context.deferred, { ...counter, roundTrip: event.intent.side === 'buy' }] };
+    }),
+    placeDeferredOrders: enqueueActions(({ context, enqueue }) => {
+      const placement = limitOrderPlacement(context, context.deferred);
+      applyPlacement(enqueue, context, { ...placement, patch: { ...placement.patch, deferred: [] } });
+    }),
+    countSkipped: assign(({ context, event }) => {
+      if (event.type !== 'ORDER.REJECTED') return {};
+      const { [event.intent.clientOrderId]: _rejected, ...orders } = context.orders;
+      return { orders, stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } };
+    }),
+    forgetOrder: assign(({ context, event }) => {
+      if (!('intent' in event)) return {};
+      const { [event.intent.clientOrderId]: _gone, ...orders } = context.orders;
+      return { orders };
+    }),
+    rememberStop: assign(({ event }) => {
+      if (event.type === 'PRICE_TRIGGER') return { stopReason: event.trigger, sellOnStop: true };
+      if (event.type === 'STOP') return { stopReason: 'command' as const, sellOnStop: event.sellBase === true };
+      return {};
+    }),
+    cancelAllOrders: enqueueActions(({ context, enqueue }) => {
+      for (const clientOrderId of Object.keys(context.orders)) enqueue.sendTo(clientOrderId, { type: 'CANCEL' });
+    }),
+    placeStopSell: enqueueActions(({ context, enqueue }) => {
+      applyPlacement(enqueue, context, marketOrderPlacement(context, 'sell', context.position));
+    }),
+    recordFault: assign(({ event }) => ({ error: event.type === 'FAULT' ? event.reason : 'unknown fault' })),
+    recordMarketRejection: assign(({ event }) => ({
+      error: event.type === 'ORDER.REJECTED' ? `market ${event.intent.side} ${event.intent.clientOrderId} was rejected: ${event.reason}` : undefined,
+      pendingMarketOrder: undefined,
+    })),
+  },
+}).createMachine({
+  id: 'grid',
+  context: ({ input }) => ({
+    config: input.config,
+    submitTimeoutMs: input.submitTimeoutMs ?? 10_000,
+    plan: undefined,
+    orders: {},
+    cycles: {},
+    marketOrders: 0,
+    pendingMarketOrder: undefined,
+    position: 0,
+    stats: emptyStats,
+    deferred: [],
+    stopReason: undefined,
+    sellOnStop: false,
+    error: undefined,
+    warnings: [],
+  }),
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        START: [
+          // A valid start: plan the run (levels, size, wallet) and go.
+          { guard: 'canStart', target: 'active', actions: 'planRun' },
+          // The start price breaks a rule (trigger on the wrong side, min notional, funds): nothing is placed.
+          { target: 'error', actions: 'rejectStart' },
+        ],
+      },
+    },
+    active: {
+      initial: 'placing',
+      states: {
+        placing: {
+          always: [
+            // Sell levels need base: buy it first, with one market order.
+            { guard: 'needsMarketBuy', target: 'buyingBase' },
+            // No sell level (start price at or above the top): place the grid at once.
+            { target: 'running', actions: 'placeInitialOrders' },
+          ],
+        },
+        buyingBase: {
+          entry: 'placeStartBuy',
+          on: {
+            // Base bought: place every grid order.
+            'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: 'running', actions: ['bookMarketFill', 'placeInitialOrders'] },
+            // The start's buy was refused: nothing else is placed.
+            'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketRejection' },
+          },
+        },
+        running: {
+          on: {
+            // The grid's one rule: answer every fill with its counter-order.
+            'ORDER.FILLED': { actions: ['bookLimitFill', 'placeCounterOrder'] },
+            // Funds not free (or the order broke a filter): count it, leave the level empty.
+            'ORDER.REJECTED': { actions: 'countSkipped' },
+            // Canceled or expired on the exchange side: the level is empty now.
+            'ORDER.CANCELED': { actions: 'forgetOrder' },
+            'ORDER.EXPIRED': { actions: 'forgetOrder' },
+            // Hold fire: orders keep resting, fills are booked, counter-orders wait.
+            PAUSE: { target: '#grid.paused' },
+          },
+        },
+      },
+      on: {
+        // Stop-loss or take-profit reached: cancel everything and sell the base.
+        PRICE_TRIGGER: { target: 'stopping', actions: 'rememberStop' },
+        // Stop by command: cancel everything; sell the base only if asked.
+        STOP: { target: 'stopping', actions: 'rememberStop' },
+        // A supervisor gave up on something the grid depends on: leave orders resting.
+        FAULT: { target: 'error', actions: 'recordFault' },
+      },
+    },
+    paused: {
+      on: {
+        // A resting order filled while paused: book it, keep the counter-order for later.
+        'ORDER.FILLED': { actions: ['bookLimitFill', 'deferCounterOrder'] },
+        'ORDER.REJECTED': { actions: 'countSkipped' },
+        'ORDER.CANCELED': { actions: 'forgetOrder' },
+        'ORDER.EXPIRED': { actions: 'forgetOrder' },
+        // Back to work: place what was held back (levels already taken are skipped).
+        RESUME: { target: 'active.running', actions: 'placeDeferredOrders' },
+        PRICE_TRIGGER: { target: 'stopping', actions: 'rememberStop' },
+        STOP: { target: 'stopping', actions: 'rememberStop' },
+        FAULT: { target: 'error', actions: 'recordFault' },
+      },
+    },
+    stopping: {
+      initial: 'cancelling',
+      entry: 'cancelAllOrders',
+      states: {
+        cancelling: {
+          always: [
+            // Every order is gone and base is to be sold: sell it at market.
+            { guard: { type: 'noOrdersOut' }, target: 'selling' },
+          ],
+          on: {
+            // A fill that raced the cancel still counts (no counter-order: we are stopping).
+            'ORDER.FILLED': { actions: 'bookLimitFill' },
+            'ORDER.CANCELED': { actions: 'forgetOrder' },
+            'ORDER.EXPIRED': { actions: 'forgetOrder' },
+            'ORDER.REJECTED': { actions: 'forgetOrder' },
+          },
+        },
+        selling: {
+          always: [
+            // Nothing to sell (stop by command, or no base): done.
+            { guard: { type: 'sellsOnStop' }, target: 'awaitingSell' },
+            { target: '#grid.idle' },
+          ],
+        },
+        awaitingSell: {
+          entry: 'placeStopSell',
+          on: {
+            // Sold: the grid is flat and stopped.
+            'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: '#grid.idle', actions: 'bookMarketFill' },
+            // The exchange refused the stop's sell: a human must look.
+            'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketRejection' },
+          },
+        },
+      },
+      on: {
+        FAULT: { target: 'error', actions: 'recordFault' },
+      },
+    },
+    error: {
+      on: {
+        // Orders keep resting in ERROR; their fills are booked and their counters held.
+        'ORDER.FILLED': [
+          { guard: 'isPendingMarketOrder', actions: 'bookMarketFill' },
+          { actions: ['bookLimitFill', 'deferCounterOrder'] },
+        ],
+        'ORDER.REJECTED': { actions: 'countSkipped' },
+        'ORDER.CANCELED': { actions: 'forgetOrder' },
+        'ORDER.EXPIRED': { actions: 'forgetOrder' },
+        // The operator (or the supervisor after recovery) resumes a grid that was trading.
+        RESUME: { guard: 'hasPlan', target: 'active.running', actions: 'placeDeferredOrders' },
+        STOP: { target: 'stopping', actions: 'rememberStop' },
+        // A fresh start after a start that was refused (no order of ours is out).
+        START: { guard: and(['canStart', 'noOrdersOut']), target: 'active', actions: 'planRun' },
+      },
+    },
+  },
+});

@@ -1,0 +1,296 @@
+// One order's life, from the stored intent to a final state. One actor per order.
+//
+// Effects are named actors provided by the runtime (src/actors): `recordIntent` stores the
+// intent before anything is sent (write ahead), `placeOrder` sends it, `lookupOrder` asks the
+// exchange for it by client order id, `cancelOrder` cancels it. Fills arrive as FILL events from
+// the own-order stream, already stored by the runtime, and are de-duplicated by trade id here.
+// The parent (the grid) is told of every final state with one ORDER.* event.
+import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { fits } from '../domain/steps.js';
+import type { Fill, OrderIntent } from '../domain/trading.js';
+
+/** What the exchange answered about an order (the fields the machine needs). */
+export interface OrderAck {
+  readonly id: string;
+  readonly status: 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
+  readonly filled: number;
+}
+
+/** How an effect failed, as the exchange port classifies it. */
+export interface OrderEffectError {
+  readonly kind: 'retryable' | 'rejected' | 'notFound' | 'auth' | 'unknown';
+  readonly message: string;
+  readonly code?: string;
+}
+
+export interface OrderInput {
+  readonly intent: OrderIntent;
+  /** How long a create may go unanswered before the order counts as in flight (ms). */
+  readonly submitTimeoutMs?: number;
+  /** Pause between look-ups of an in-flight order that could not be looked up (ms). */
+  readonly lookupRetryMs?: number;
+}
+
+export interface OrderContext {
+  readonly intent: OrderIntent;
+  readonly exchangeId: string | undefined;
+  readonly filled: number;
+  /** Sum of price * amount over fills (average price = cost / filled). */
+  readonly cost: number;
+  readonly fee: number;
+  readonly tradeIds: readonly string[];
+  readonly cancelRequested: boolean;
+  readonly sendAttempts: number;
+  readonly lastError: string | undefined;
+  readonly lastErrorCode: string | undefined;
+  readonly submitTimeoutMs: number;
+  readonly lookupRetryMs: number;
+}
+
+export type OrderEvent =
+  | { type: 'FILL'; fill: Fill }
+  | { type: 'CANCEL' }
+  | { type: 'EXCHANGE_CANCELED' }
+  | { type: 'EXCHANGE_EXPIRED' };
+
+/** Told to the parent when the order reaches a final state. */
+export type OrderOutcomeEvent =
+  | { type: 'ORDER.FILLED'; intent: OrderIntent; filled: number; averagePrice: number; fee: number }
+  | { type: 'ORDER.CANCELED'; intent: OrderIntent; filled: number }
+  | { type: 'ORDER.EXPIRED'; intent: OrderIntent; filled: number }
+  | { type: 'ORDER.REJECTED'; intent: OrderIntent; reason: string; code: string | undefined };
+
+const notProvided = (name: string) =>
+  fromPromise<never, unknown>(async () => {
+    throw new Error(`order machine: the "${name}" actor was not provided`);
+  });
+
+function asEffectError(error: unknown): OrderEffectError {
+  if (typeof error === 'object' && error !== null && 'kind' in error && 'message' in error) return error as OrderEffectError;
+  return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
+}
+
+export const orderMachine = setup({
+  types: {
+    context: {} as OrderContext,
+    events: {} as OrderEvent,
+    input: {} as OrderInput,
+  },
+  actors: {
+    recordIntent: notProvided('recordIntent') as ReturnType<typeof fromPromise<void, OrderIntent>>,
+    placeOrder: notProvided('placeOrder') as ReturnType<typeof fromPromise<OrderAck, OrderIntent>>,
+    lookupOrder: notProvided('lookupOrder') as ReturnType<typeof fromPromise<OrderAck | undefined, OrderIntent>>,
+    cancelOrder: notProvided('cancelOrder') as ReturnType<typeof fromPromise<OrderAck, OrderIntent>>,
+  },
+  delays: {
+    submitTimeout: ({ context }) => context.submitTimeoutMs,
+    lookupRetry: ({ context }) => context.lookupRetryMs,
+  },
+  guards: {
+    isNewFill: ({ context, event }) => event.type === 'FILL' && !context.tradeIds.includes(event.fill.tradeId),
+    completesOrder: ({ context, event }) =>
+      event.type === 'FILL' && !context.tradeIds.includes(event.fill.tradeId) && fits(context.intent.amount, context.filled + event.fill.amount),
+    cancelWasRequested: ({ context }) => context.cancelRequested,
+    isRejection: (_, error: OrderEffectError) => error.kind === 'rejected' || error.kind === 'auth',
+    ackIsOpen: (_, ack: OrderAck | undefined) => ack?.status === 'open',
+    ackIsClosed: (_, ack: OrderAck | undefined) => ack?.status === 'closed',
+    ackIsCanceled: (_, ack: OrderAck | undefined) => ack?.status === 'canceled',
+    ackIsExpired: (_, ack: OrderAck | undefined) => ack?.status === 'expired',
+    ackIsRejected: (_, ack: OrderAck | undefined) => ack?.status === 'rejected',
+  },
+  actions: {
+    addFill: assign(({ context, event }) => {
+      if (event.type !== 'FILL') return {};
+      const { fill } = event;
+      return {
+        filled: context.filled + fill.amount,
+        cost: context.cost + fill.price * fill.amount,
+        fee: context.fee + fill.fee,
+        tradeIds: [...context.tradeIds, fill.tradeId],
+      };
+    }),
+    rememberAck: assign((_, ack: OrderAck) => ({ exchangeId: ack.id })),
+    rememberError: assign((_, error: OrderEffectError) => ({ lastError: `${error.kind}: ${error.message}`, lastErrorCode: error.code })),
+    countSend: assign(({ context }) => ({ sendAttempts: context.sendAttempts + 1 })),
+    requestCancel: assign({ cancelRequested: true }),
+    reportFilled: sendParent(({ context }): OrderOutcomeEvent => ({
+      type: 'ORDER.FILLED',
+      intent: context.intent,
+      filled: context.filled,
+      averagePrice: context.filled > 0 ? context.cost / context.filled : 0,
+      fee: context.fee,
+    })),
+    reportCanceled: sendParent(({ context }): OrderOutcomeEvent => ({ type: 'ORDER.CANCELED', intent: context.intent, filled: context.filled })),
+    reportExpired: sendParent(({ context }): OrderOutcomeEvent => ({ type: 'ORDER.EXPIRED', intent: context.intent, filled: context.filled })),
+    reportRejected: sendParent(({ context }): OrderOutcomeEvent => ({
+      type: 'ORDER.REJECTED',
+      intent: context.intent,
+      reason: context.lastError ?? 'rejected by the exchange',
+      code: context.lastErrorCode,
+    })),
+  },
+}).createMachine({
+  id: 'order',
+  context: ({ input }) => ({
+    intent: input.intent,
+    exchangeId: undefined,
+    filled: 0,
+    cost: 0,
+    fee: 0,
+    tradeIds: [],
+    cancelRequested: false,
+    sendAttempts: 0,
+    lastError: undefined,
+    lastErrorCode: undefined,
+    submitTimeoutMs: input.submitTimeoutMs ?? 10_000,
+    lookupRetryMs: input.lookupRetryMs ?? 2_000,
+  }),
+  initial: 'recording',
+  // A FILL for an order of ours is always taken, whatever the state: the exchange's word wins.
+  states: {
+    recording: {
+      invoke: {
+        src: 'recordIntent',
+        input: ({ context }) => context.intent,
+        // Intent is durable: now it may be sent.
+        onDone: { target: 'submitted' },
+        // Not stored, so never sent: nothing is on the exchange.
+        onError: { target: 'rejected', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
+      },
+      on: {
+        // Nothing was sent yet: cancelling is just not sending.
+        CANCEL: { target: 'canceled' },
+      },
+    },
+    submitted: {
+      entry: 'countSend',
+      invoke: {
+        src: 'placeOrder',
+        input: ({ context }) => context.intent,
+        onDone: [
+          // Accepted, but a cancel was asked for meanwhile: cancel it now.
+          { guard: 'cancelWasRequested', target: 'pendingCancel', actions: { type: 'rememberAck', params: ({ event }) => event.output } },
+          // Accepted and resting (a market order's fills come on the stream).
+          { target: 'open', actions: { type: 'rememberAck', params: ({ event }) => event.output } },
+        ],
+        onError: [
+          // The exchange said no (funds, filters, keys): final, nothing rests.
+          {
+            guard: { type: 'isRejection', params: ({ event }) => asEffectError(event.error) },
+            target: 'rejected',
+            actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) },
+          },
+          // Ambiguous (timeout, 5xx, disconnect): it may have been placed. Look it up, never resend blindly.
+          { target: 'inFlight', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
+        ],
+      },
+      after: {
+        // No answer in time: the order may exist; treat it as in flight until looked up.
+        submitTimeout: { target: 'inFlight' },
+      },
+      on: {
+        // A fill can overtake the ack on the stream.
+        FILL: [
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
+        ],
+        // Remembered and carried out once the ack is in.
+        CANCEL: { actions: 'requestCancel' },
+      },
+    },
+    inFlight: {
+      invoke: {
+        src: 'lookupOrder',
+        input: ({ context }) => context.intent,
+        onDone: [
+          // It did reach the exchange and rests there.
+          { guard: { type: 'ackIsOpen', params: ({ event }) => event.output }, target: 'open', actions: { type: 'rememberAck', params: ({ event }) => event.output! } },
+          // It reached the exchange and already filled: the fills come on the stream / catch-up.
+          { guard: { type: 'ackIsClosed', params: ({ event }) => event.output }, target: 'open', actions: { type: 'rememberAck', params: ({ event }) => event.output! } },
+          // Canceled on the exchange side meanwhile.
+          { guard: { type: 'ackIsCanceled', params: ({ event }) => event.output }, target: 'canceled' },
+          { guard: { type: 'ackIsExpired', params: ({ event }) => event.output }, target: 'expired' },
+          { guard: { type: 'ackIsRejected', params: ({ event }) => event.output }, target: 'rejected' },
+          // The exchange has never seen it: sending it again cannot duplicate it.
+          { target: 'submitted' },
+        ],
+        // The look-up itself failed: try again after a pause.
+        onError: { target: 'lookupBackoff', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
+      },
+      on: {
+        // The stream proves it reached the exchange.
+        FILL: [
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
+        ],
+        CANCEL: { actions: 'requestCancel' },
+      },
+    },
+    lookupBackoff: {
+      after: {
+        // Waited out the pause: look again.
+        lookupRetry: { target: 'inFlight' },
+      },
+      on: {
+        // The stream proves it reached the exchange.
+        FILL: [
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
+        ],
+        CANCEL: { actions: 'requestCancel' },
+      },
+    },
+    open: {
+      always: {
+        // A cancel asked for while in flight is carried out now.
+        guard: 'cancelWasRequested',
+        target: 'pendingCancel',
+      },
+      on: {
+        FILL: [
+          // The last part: the order is done.
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          // Some of it: keep resting.
+          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
+        ],
+        CANCEL: { target: 'pendingCancel' },
+        // Canceled by someone else (the exchange, the user on the website).
+        EXCHANGE_CANCELED: { target: 'canceled' },
+        EXCHANGE_EXPIRED: { target: 'expired' },
+      },
+    },
+    partiallyFilled: {
+      on: {
+        FILL: [
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          { guard: 'isNewFill', actions: 'addFill' },
+        ],
+        CANCEL: { target: 'pendingCancel' },
+        EXCHANGE_CANCELED: { target: 'canceled' },
+        EXCHANGE_EXPIRED: { target: 'expired' },
+      },
+    },
+    pendingCancel: {
+      invoke: {
+        src: 'cancelOrder',
+        input: ({ context }) => context.intent,
+        // The exchange confirmed the cancel.
+        onDone: { target: 'canceled' },
+        // The cancel failed (already filled, network): it is still ours and open; fills may follow.
+        onError: { target: 'open', actions: [{ type: 'rememberError', params: ({ event }) => asEffectError(event.error) }, assign({ cancelRequested: false })] },
+      },
+      on: {
+        // A fill that raced the cancel still counts.
+        FILL: [
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          { guard: 'isNewFill', actions: 'addFill' },
+        ],
+        EXCHANGE_CANCELED: { target: 'canceled' },
+      },
+    },
+    filled: { type: 'final', entry: 'reportFilled' },
+    canceled: { type: 'final', entry: 'reportCanceled' },
+    rejected: { type: 'final', entry: 'reportRejected' },
+    expired: { type: 'final', entry: 'reportExpired' },
+  },
+});
