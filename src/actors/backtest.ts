@@ -7,13 +7,12 @@
 // take-profit prices split a segment: orders at the trigger price fill first, then the grid is
 // told (PRICE_TRIGGER) and stops. Candles without a fill cost a few comparisons and no actor work.
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import type { Snapshot } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import { PaperExchange, type PaperExchangeState } from '../adapters/exchange/paper-exchange.js';
 import type { CandleSeries } from '../adapters/feed/candles.js';
 import { MemoryStore } from '../adapters/store/memory-store.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
+import { startGridRuntime, type GridRuntime, type GridRuntimeSnapshot } from './grid-runtime.js';
 import { VirtualClock } from './virtual-clock.js';
 import { planStart } from '../machines/grid-math.js';
 
@@ -56,7 +55,7 @@ interface WalkState {
 /** A persisted backtest: JSON-safe, so it can be written to disk and continued later. */
 export interface BacktestCheckpoint {
   readonly version: 1;
-  readonly grid: Snapshot<unknown>;
+  readonly grid: GridRuntimeSnapshot;
   readonly exchange: PaperExchangeState;
   readonly walk: WalkState;
 }
@@ -123,15 +122,11 @@ export class BacktestSession {
       const o = open[i]!;
       const c = close[i]!;
       // The joining segment (previous close -> open) fills what a gap crosses; the first candle starts at its open.
-      if (this.walk.candles > 0) await this.walkTo(o);
-      if (c >= o) {
-        await this.walkTo(low[i]!);
-        await this.walkTo(high[i]!);
-      } else {
-        await this.walkTo(high[i]!);
-        await this.walkTo(low[i]!);
-      }
-      await this.walkTo(c);
+      if (this.walk.candles > 0 && !this.walkQuietly(o)) await this.walkTo(o);
+      const [first, second] = c >= o ? [low[i]!, high[i]!] : [high[i]!, low[i]!];
+      if (!this.walkQuietly(first)) await this.walkTo(first);
+      if (!this.walkQuietly(second)) await this.walkTo(second);
+      if (!this.walkQuietly(c)) await this.walkTo(c);
       this.walk.candles++;
       this.walk.lastClose = c;
       this.sampleEquity(c);
@@ -140,25 +135,32 @@ export class BacktestSession {
     this.failIfGridFailed();
   }
 
+  /** The stop-loss or take-profit the move to `target` crosses, if any. */
+  private crossedTrigger(target: number): { kind: 'stopLoss' | 'takeProfit'; price: number } | undefined {
+    if (!this.walk.triggersArmed) return undefined;
+    const price = this.exchange.lastPrice;
+    const { stopLoss, takeProfit } = this.config;
+    if (stopLoss !== undefined && target <= stopLoss && price > stopLoss) return { kind: 'stopLoss', price: stopLoss };
+    if (takeProfit !== undefined && target >= takeProfit && price < takeProfit) return { kind: 'takeProfit', price: takeProfit };
+    return undefined;
+  }
+
+  /** The fast path, most segments: nothing fills and no trigger is crossed, so no actor has work. */
+  private walkQuietly(target: number): boolean {
+    if (this.exchange.wouldFill(target) || this.crossedTrigger(target) !== undefined) return false;
+    this.exchange.setPrice(target);
+    return true;
+  }
+
   /** Moves the price to `target`, firing a stop-loss / take-profit crossed on the way. */
   private async walkTo(target: number): Promise<void> {
-    const exchange = this.exchange;
-    // Fast path: nothing rests within reach and no trigger is crossed.
-    const price = exchange.lastPrice;
-    if (this.walk.triggersArmed) {
-      const { stopLoss, takeProfit } = this.config;
-      const trigger =
-        stopLoss !== undefined && target <= stopLoss && price > stopLoss
-          ? ({ kind: 'stopLoss', price: stopLoss } as const)
-          : takeProfit !== undefined && target >= takeProfit && price < takeProfit
-            ? ({ kind: 'takeProfit', price: takeProfit } as const)
-            : undefined;
-      if (trigger !== undefined) {
-        await this.stepTo(trigger.price);
-        this.walk.triggersArmed = false;
-        this.runtime.actor.send({ type: 'PRICE_TRIGGER', trigger: trigger.kind });
-        await settle();
-      }
+    const trigger = this.crossedTrigger(target);
+    if (trigger !== undefined) {
+      // Orders exactly at the trigger price fill first; then the grid stops.
+      await this.stepTo(trigger.price);
+      this.walk.triggersArmed = false;
+      this.runtime.actor.send({ type: 'PRICE_TRIGGER', trigger: trigger.kind });
+      await settle();
     }
     await this.stepTo(target);
   }
@@ -168,8 +170,7 @@ export class BacktestSession {
   }
 
   private sampleEquity(price: number): void {
-    const wallet = this.exchange.wallet;
-    const equity = wallet.quote + wallet.base * price;
+    const equity = this.exchange.equityAt(price);
     if (equity > this.walk.peakEquity) this.walk.peakEquity = equity;
     else if (this.walk.peakEquity > 0) {
       const drawdown = (this.walk.peakEquity - equity) / this.walk.peakEquity;
@@ -186,7 +187,7 @@ export class BacktestSession {
   checkpoint(): BacktestCheckpoint {
     return {
       version: 1,
-      grid: this.runtime.actor.getPersistedSnapshot(),
+      grid: this.runtime.persist(),
       exchange: this.exchange.snapshot(),
       walk: { ...this.walk },
     };

@@ -2,18 +2,27 @@
 //
 // - Order effects: recordIntent -> store (write ahead), placeOrder / cancelOrder / lookupOrder
 //   -> exchange port, with the port's errors passed on as { kind, message, code }.
+// - The grid's order.submit / order.cancel requests -> one order actor per order, kept here by
+//   client order id; an order actor's output (ORDER.FILLED, ...) goes back to the grid.
 // - Own-order stream -> fills stored first (fill before counter-order), then routed to the
-//   order actor by client order id (actors are registered in the system under that id).
+//   order actor by client order id.
 import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
 import { gridMachine } from '../machines/grid.machine.js';
-import { orderMachine, type OrderAck, type OrderEffectError } from '../machines/order.machine.js';
+import { orderMachine, type OrderAck, type OrderEffectError, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 
 export type GridActor = Actor<typeof gridMachine>;
+type OrderActor = Actor<typeof orderMachine>;
+
+/** A grid and its live orders, persisted (JSON-safe). */
+export interface GridRuntimeSnapshot {
+  readonly grid: Snapshot<unknown>;
+  readonly orders: Readonly<Record<string, Snapshot<unknown>>>;
+}
 
 export interface GridRuntimeOptions {
   readonly config: GridConfig;
@@ -22,8 +31,8 @@ export interface GridRuntimeOptions {
   readonly logger?: Logger;
   /** XState's clock for delayed events (a VirtualClock in backtests). */
   readonly clock?: ActorOptions<typeof gridMachine>['clock'];
-  /** A persisted snapshot to continue from. */
-  readonly snapshot?: Snapshot<unknown>;
+  /** A persisted grid and its orders to continue from. */
+  readonly snapshot?: GridRuntimeSnapshot;
   readonly submitTimeoutMs?: number;
 }
 
@@ -75,6 +84,9 @@ function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort)
 
 export interface GridRuntime {
   readonly actor: GridActor;
+  /** Live order actors by client order id. */
+  readonly orders: ReadonlyMap<string, OrderActor>;
+  persist(): GridRuntimeSnapshot;
   /** Stops listening to the exchange and stops the actors (orders on the exchange stay as they are). */
   stop(): void;
 }
@@ -83,19 +95,46 @@ export interface GridRuntime {
 export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   const { config, exchange, store } = options;
   const logger = options.logger ?? silentLogger;
-  const machine = gridMachine.provide({ actors: { order: orderLogicFor(config.id, exchange, store) } });
-  const actor = createActor(machine, {
+  const orderLogic = orderLogicFor(config.id, exchange, store);
+  const clock = options.clock ? { clock: options.clock } : {};
+  const actor = createActor(gridMachine, {
     input: { config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) },
     systemId: `grid:${config.id}`,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.snapshot ? { snapshot: options.snapshot } : {}),
+    ...clock,
+    ...(options.snapshot ? { snapshot: options.snapshot.grid } : {}),
   });
+
+  const orders = new Map<string, OrderActor>();
+  const startOrder = (input: OrderInput, snapshot?: Snapshot<unknown>): void => {
+    const clientOrderId = input.intent.clientOrderId;
+    const order = createActor(orderLogic, { id: clientOrderId, input, ...clock, ...(snapshot ? { snapshot } : {}) });
+    orders.set(clientOrderId, order);
+    order.subscribe({
+      complete: () => {
+        orders.delete(clientOrderId);
+        const { status, output } = order.getSnapshot();
+        // "done" is a final state reached; a stopped actor (shutdown) has nothing to tell.
+        if (status === 'done' && output !== undefined) actor.send(output);
+      },
+      error: (error) => {
+        orders.delete(clientOrderId);
+        logger.error({ grid: config.id, clientOrderId, error: String(error) }, 'order actor failed; the order is left as it is on the exchange');
+      },
+    });
+    order.start();
+  };
+  actor.on('order.submit', ({ input }) => startOrder(input));
+  actor.on('order.cancel', ({ clientOrderId }) => orders.get(clientOrderId)?.send({ type: 'CANCEL' }));
+  for (const snapshot of Object.values(options.snapshot?.orders ?? {})) {
+    const { context } = snapshot as Snapshot<unknown> & { context: { intent: OrderInput['intent']; submitTimeoutMs: number } };
+    startOrder({ intent: context.intent, submitTimeoutMs: context.submitTimeoutMs }, snapshot);
+  }
 
   // Fills are stored, then delivered, strictly in the order the exchange reported them.
   let delivery = Promise.resolve();
   const deliverFill = async (fill: Fill): Promise<void> => {
     if (!(await store.recordFill(fill))) return; // seen before (a replayed stream or a catch-up)
-    const order = actor.system.get(fill.clientOrderId);
+    const order = orders.get(fill.clientOrderId);
     if (order) order.send({ type: 'FILL', fill });
     else logger.warn({ grid: config.id, clientOrderId: fill.clientOrderId, tradeId: fill.tradeId }, 'fill for an order this grid does not track');
   };
@@ -109,8 +148,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     }
     const status = event.order.status;
     if (status !== 'canceled' && status !== 'expired') return;
-    const order = actor.system.get(event.order.clientOrderId);
-    order?.send({ type: status === 'canceled' ? 'EXCHANGE_CANCELED' : 'EXCHANGE_EXPIRED' });
+    orders.get(event.order.clientOrderId)?.send({ type: status === 'canceled' ? 'EXCHANGE_CANCELED' : 'EXCHANGE_EXPIRED' });
   };
   const unsubscribe = exchange.subscribe(onExchangeEvent);
 
@@ -133,8 +171,15 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
 
   return {
     actor,
+    orders,
+    persist() {
+      const persisted: Record<string, Snapshot<unknown>> = {};
+      for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();
+      return { grid: actor.getPersistedSnapshot(), orders: persisted };
+    },
     stop() {
       unsubscribe();
+      for (const order of orders.values()) order.stop();
       actor.stop();
     },
   };

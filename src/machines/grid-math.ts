@@ -27,11 +27,12 @@ export function gridLevels(config: Pick<GridConfig, 'lower' | 'upper' | 'levels'
   return result;
 }
 
-/** Index of the level nearest to `price`; a tie goes to the lower index. */
+/** Index of the level nearest to `price`; a tie (within float noise, 1e-9 of the price) goes to the lower index. */
 export function nearestLevel(levels: readonly number[], price: number): number {
+  const noise = 1e-9 * Math.abs(price);
   let best = 0;
   for (let i = 1; i < levels.length; i++) {
-    if (Math.abs(levels[i]! - price) < Math.abs(levels[best]! - price)) best = i;
+    if (Math.abs(levels[i]! - price) < Math.abs(levels[best]! - price) - noise) best = i;
   }
   return best;
 }
@@ -98,7 +99,7 @@ export function planStart(config: GridConfig, startPrice: number): StartPlan {
       `${config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment'}: the quantity per level rounds down to 0 at market.amountStep ${amountStep}; raise it or use fewer levels`,
     );
   }
-  if (quantity * levels[0]! < minNotional) {
+  if (quantity * levels[0]! < minNotional * (1 - 1e-9)) {
     throw new ConfigError(
       `${config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment'}: an order of ${quantity} at the lowest level ${levels[0]} is worth ${quantity * levels[0]!}, below market.minNotional ${minNotional}; raise it or use fewer levels`,
     );

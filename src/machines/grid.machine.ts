@@ -1,6 +1,8 @@
 // The grid lifecycle: IDLE -> ACTIVE (placing, running) <-> PAUSED, STOPPING -> IDLE, ERROR.
 //
-// The grid decides; its order actors (spawned children, one per order) talk to the exchange.
+// The grid decides; order actors (one per order, run by the runtime) talk to the exchange. The
+// grid asks for them with emitted events (order.submit, order.cancel) and hears back from them
+// through ORDER.* events (an order actor's output).
 // It sees only lifecycle commands, order outcomes and price triggers, never raw ticks: the
 // adapters walk prices and match orders, and tell the grid when a stop-loss or take-profit
 // price was reached (PRICE_TRIGGER).
@@ -11,11 +13,11 @@ import { and, assign, enqueueActions, setup } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { OrderIntent, Side } from '../domain/trading.js';
 import { counterOrderOf, planStart, roundTripProfit, type StartPlan } from './grid-math.js';
-import { orderMachine, type OrderInput, type OrderOutcomeEvent } from './order.machine.js';
+import type { OrderInput, OrderOutcomeEvent } from './order.machine.js';
 
-/** A limit order the grid has out (spawned and not yet final). */
+/** A limit order the grid has out (asked for and not yet final), in its level's slot. */
 export interface GridOrderRef {
-  readonly level: number;
+  readonly clientOrderId: string;
   readonly side: Side;
   /** A sell placed as the counter of a buy: its fill closes a round trip. */
   readonly roundTrip: boolean;
@@ -52,10 +54,10 @@ export interface GridContext {
   readonly config: GridConfig;
   readonly submitTimeoutMs: number;
   readonly plan: StartPlan | undefined;
-  /** Limit orders out, by client order id. */
-  readonly orders: Readonly<Record<string, GridOrderRef>>;
+  /** One slot per level: the limit order out at that level, or null (never two on one level). */
+  readonly slots: readonly (GridOrderRef | null)[];
   /** Orders placed so far per level: the cycle part of the next client order id. */
-  readonly cycles: Readonly<Record<number, number>>;
+  readonly cycles: readonly number[];
   /** Market orders placed so far (start buys and stop sells). */
   readonly marketOrders: number;
   /** Client id of the market order the grid waits for, if any. */
@@ -111,20 +113,19 @@ interface OrderPlacement {
 /** Decides the limit orders for `wanted`, skipping a level that already holds one (never two on a level). */
 function limitOrderPlacement(context: GridContext, wanted: readonly DeferredOrder[]): OrderPlacement {
   const plan = context.plan!;
-  const orders = { ...context.orders };
-  const cycles = { ...context.cycles };
+  const slots = context.slots.slice();
+  const cycles = context.cycles.slice();
   const intents: OrderIntent[] = [];
   let skipped = 0;
   for (const order of wanted) {
-    const occupied = Object.values(orders).some((ref) => ref.level === order.level);
-    if (occupied || order.level < 0 || order.level >= plan.levels.length) {
+    if (order.level < 0 || order.level >= plan.levels.length || slots[order.level] !== null) {
       skipped++;
       continue;
     }
-    const cycle = (cycles[order.level] ?? 0) + 1;
+    const cycle = cycles[order.level]! + 1;
     cycles[order.level] = cycle;
     const clientOrderId = limitOrderId(context.config.id, order.level, order.side, cycle);
-    orders[clientOrderId] = order;
+    slots[order.level] = { clientOrderId, side: order.side, roundTrip: order.roundTrip };
     intents.push({
       clientOrderId,
       symbol: context.config.symbol,
@@ -136,7 +137,7 @@ function limitOrderPlacement(context: GridContext, wanted: readonly DeferredOrde
     });
   }
   const stats = skipped > 0 ? { ...context.stats, skippedOrders: context.stats.skippedOrders + skipped } : context.stats;
-  return { patch: { orders, cycles, stats }, intents };
+  return { patch: { slots, cycles, stats }, intents };
 }
 
 function marketOrderPlacement(context: GridContext, side: Side, amount: number): OrderPlacement {
@@ -148,22 +149,27 @@ function marketOrderPlacement(context: GridContext, side: Side, amount: number):
   };
 }
 
+/** `slots` with the order `clientOrderId` gone from `level` (a market order, level -1, holds no slot). */
+function withoutOrder(slots: readonly (GridOrderRef | null)[], level: number, clientOrderId: string): readonly (GridOrderRef | null)[] {
+  if (slots[level]?.clientOrderId !== clientOrderId) return slots;
+  const next = slots.slice();
+  next[level] = null;
+  return next;
+}
+
+/** What the grid asks of the runtime. */
+export type GridEmitted = { type: 'order.submit'; input: OrderInput } | { type: 'order.cancel'; clientOrderId: string };
+
 /** The part of XState's `enqueue` that a placement uses. */
 interface PlacementEnqueue {
   assign(patch: Partial<GridContext>): void;
-  spawnChild(src: 'order', options: { id: string; systemId: string; input: OrderInput }): void;
+  emit(event: GridEmitted): void;
 }
 
 /** Applies a placement: context first, then one order actor per intent (each stores its intent before sending). */
 function applyPlacement(enqueue: PlacementEnqueue, context: GridContext, placement: OrderPlacement): void {
   enqueue.assign(placement.patch);
-  for (const intent of placement.intents) {
-    enqueue.spawnChild('order', {
-      id: intent.clientOrderId,
-      systemId: intent.clientOrderId,
-      input: { intent, submitTimeoutMs: context.submitTimeoutMs },
-    });
-  }
+  for (const intent of placement.intents) enqueue.emit({ type: 'order.submit', input: { intent, submitTimeoutMs: context.submitTimeoutMs } });
 }
 
 export const gridMachine = setup({
@@ -171,14 +177,14 @@ export const gridMachine = setup({
     context: {} as GridContext,
     events: {} as GridEvent,
     input: {} as GridInput,
+    emitted: {} as GridEmitted,
   },
-  actors: { order: orderMachine },
   guards: {
     canStart: ({ context, event }) => event.type === 'START' && startProblem(context.config, event.price) === undefined,
     hasPlan: ({ context }) => context.plan !== undefined,
     needsMarketBuy: ({ context }) => (context.plan?.marketBuyQuantity ?? 0) > 0,
     isPendingMarketOrder: ({ context, event }) => 'intent' in event && event.intent.clientOrderId === context.pendingMarketOrder,
-    noOrdersOut: ({ context }) => Object.keys(context.orders).length === 0,
+    noOrdersOut: ({ context }) => context.slots.every((slot) => slot === null),
     sellsOnStop: ({ context }) => context.sellOnStop && context.position > DUST,
   },
   actions: {
@@ -190,6 +196,9 @@ export const gridMachine = setup({
       const plan = planStart(context.config, event.price);
       return {
         plan,
+        slots: plan.levels.map(() => null),
+        // Cycles carry over from earlier runs, so a client order id is never used twice.
+        cycles: plan.levels.map((_, i) => context.cycles[i] ?? 0),
         position: plan.balance.base,
         stats: emptyStats,
         deferred: [],
@@ -221,12 +230,11 @@ export const gridMachine = setup({
     bookLimitFill: assign(({ context, event }) => {
       if (event.type !== 'ORDER.FILLED') return {};
       const { clientOrderId, side, level } = event.intent;
-      const ref = context.orders[clientOrderId];
-      const { [clientOrderId]: _filled, ...orders } = context.orders;
+      const ref = context.slots[level];
       const stats = context.stats;
-      const closesRoundTrip = side === 'sell' && ref?.roundTrip === true;
+      const closesRoundTrip = side === 'sell' && ref?.clientOrderId === clientOrderId && ref.roundTrip;
       return {
-        orders,
+        slots: withoutOrder(context.slots, level, clientOrderId),
         position: context.position + (side === 'buy' ? event.filled : -event.filled),
         stats: {
           ...stats,
@@ -254,13 +262,12 @@ export const gridMachine = setup({
     }),
     countSkipped: assign(({ context, event }) => {
       if (event.type !== 'ORDER.REJECTED') return {};
-      const { [event.intent.clientOrderId]: _rejected, ...orders } = context.orders;
-      return { orders, stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } };
+      const { level, clientOrderId } = event.intent;
+      return { slots: withoutOrder(context.slots, level, clientOrderId), stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } };
     }),
     forgetOrder: assign(({ context, event }) => {
       if (!('intent' in event)) return {};
-      const { [event.intent.clientOrderId]: _gone, ...orders } = context.orders;
-      return { orders };
+      return { slots: withoutOrder(context.slots, event.intent.level, event.intent.clientOrderId) };
     }),
     rememberStop: assign(({ event }) => {
       if (event.type === 'PRICE_TRIGGER') return { stopReason: event.trigger, sellOnStop: true };
@@ -268,7 +275,7 @@ export const gridMachine = setup({
       return {};
     }),
     cancelAllOrders: enqueueActions(({ context, enqueue }) => {
-      for (const clientOrderId of Object.keys(context.orders)) enqueue.sendTo(clientOrderId, { type: 'CANCEL' });
+      for (const slot of context.slots) if (slot !== null) enqueue.emit({ type: 'order.cancel', clientOrderId: slot.clientOrderId });
     }),
     placeStopSell: enqueueActions(({ context, enqueue }) => {
       applyPlacement(enqueue, context, marketOrderPlacement(context, 'sell', context.position));
@@ -285,8 +292,8 @@ export const gridMachine = setup({
     config: input.config,
     submitTimeoutMs: input.submitTimeoutMs ?? 10_000,
     plan: undefined,
-    orders: {},
-    cycles: {},
+    slots: [],
+    cycles: [],
     marketOrders: 0,
     pendingMarketOrder: undefined,
     position: 0,

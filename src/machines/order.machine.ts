@@ -4,8 +4,12 @@
 // intent before anything is sent (write ahead), `placeOrder` sends it, `lookupOrder` asks the
 // exchange for it by client order id, `cancelOrder` cancels it. Fills arrive as FILL events from
 // the own-order stream, already stored by the runtime, and are de-duplicated by trade id here.
-// The parent (the grid) is told of every final state with one ORDER.* event.
-import { assign, fromPromise, sendParent, setup } from 'xstate';
+// A final state's output is one ORDER.* event, which the runtime hands to the grid.
+//
+// Order actors are created by the runtime, not spawned as the grid's children: XState copies a
+// machine's children object on every spawn and stop, which with a hundred resting orders cost
+// more than everything else in a backtest together.
+import { assign, fromPromise, setup } from 'xstate';
 import { fits } from '../domain/steps.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
 
@@ -45,6 +49,8 @@ export interface OrderContext {
   readonly lastErrorCode: string | undefined;
   readonly submitTimeoutMs: number;
   readonly lookupRetryMs: number;
+  /** Set on reaching a final state. */
+  readonly outcome: 'filled' | 'canceled' | 'expired' | 'rejected' | undefined;
 }
 
 export type OrderEvent =
@@ -53,7 +59,7 @@ export type OrderEvent =
   | { type: 'EXCHANGE_CANCELED' }
   | { type: 'EXCHANGE_EXPIRED' };
 
-/** Told to the parent when the order reaches a final state. */
+/** The output of an order actor that reached a final state: what the grid is told. */
 export type OrderOutcomeEvent =
   | { type: 'ORDER.FILLED'; intent: OrderIntent; filled: number; averagePrice: number; fee: number }
   | { type: 'ORDER.CANCELED'; intent: OrderIntent; filled: number }
@@ -75,6 +81,7 @@ export const orderMachine = setup({
     context: {} as OrderContext,
     events: {} as OrderEvent,
     input: {} as OrderInput,
+    output: {} as OrderOutcomeEvent,
   },
   actors: {
     recordIntent: notProvided('recordIntent') as ReturnType<typeof fromPromise<void, OrderIntent>>,
@@ -113,21 +120,7 @@ export const orderMachine = setup({
     rememberError: assign((_, error: OrderEffectError) => ({ lastError: `${error.kind}: ${error.message}`, lastErrorCode: error.code })),
     countSend: assign(({ context }) => ({ sendAttempts: context.sendAttempts + 1 })),
     requestCancel: assign({ cancelRequested: true }),
-    reportFilled: sendParent(({ context }): OrderOutcomeEvent => ({
-      type: 'ORDER.FILLED',
-      intent: context.intent,
-      filled: context.filled,
-      averagePrice: context.filled > 0 ? context.cost / context.filled : 0,
-      fee: context.fee,
-    })),
-    reportCanceled: sendParent(({ context }): OrderOutcomeEvent => ({ type: 'ORDER.CANCELED', intent: context.intent, filled: context.filled })),
-    reportExpired: sendParent(({ context }): OrderOutcomeEvent => ({ type: 'ORDER.EXPIRED', intent: context.intent, filled: context.filled })),
-    reportRejected: sendParent(({ context }): OrderOutcomeEvent => ({
-      type: 'ORDER.REJECTED',
-      intent: context.intent,
-      reason: context.lastError ?? 'rejected by the exchange',
-      code: context.lastErrorCode,
-    })),
+    settle: assign((_, outcome: NonNullable<OrderContext['outcome']>) => ({ outcome })),
   },
 }).createMachine({
   id: 'order',
@@ -144,6 +137,7 @@ export const orderMachine = setup({
     lastErrorCode: undefined,
     submitTimeoutMs: input.submitTimeoutMs ?? 10_000,
     lookupRetryMs: input.lookupRetryMs ?? 2_000,
+    outcome: undefined,
   }),
   initial: 'recording',
   // A FILL for an order of ours is always taken, whatever the state: the exchange's word wins.
@@ -288,9 +282,22 @@ export const orderMachine = setup({
         EXCHANGE_CANCELED: { target: 'canceled' },
       },
     },
-    filled: { type: 'final', entry: 'reportFilled' },
-    canceled: { type: 'final', entry: 'reportCanceled' },
-    rejected: { type: 'final', entry: 'reportRejected' },
-    expired: { type: 'final', entry: 'reportExpired' },
+    filled: { type: 'final', entry: { type: 'settle', params: 'filled' } },
+    canceled: { type: 'final', entry: { type: 'settle', params: 'canceled' } },
+    rejected: { type: 'final', entry: { type: 'settle', params: 'rejected' } },
+    expired: { type: 'final', entry: { type: 'settle', params: 'expired' } },
+  },
+  output: ({ context }): OrderOutcomeEvent => {
+    const { intent, filled } = context;
+    switch (context.outcome) {
+      case 'filled':
+        return { type: 'ORDER.FILLED', intent, filled, averagePrice: filled > 0 ? context.cost / filled : 0, fee: context.fee };
+      case 'canceled':
+        return { type: 'ORDER.CANCELED', intent, filled };
+      case 'expired':
+        return { type: 'ORDER.EXPIRED', intent, filled };
+      default:
+        return { type: 'ORDER.REJECTED', intent, reason: context.lastError ?? 'rejected by the exchange', code: context.lastErrorCode };
+    }
   },
 });

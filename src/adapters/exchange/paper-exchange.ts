@@ -132,6 +132,24 @@ export class PaperExchange implements ExchangePort {
     return false;
   }
 
+  /** True when moving the price to `target` would fill something (step would return true). */
+  wouldFill(target: number): boolean {
+    if (target < this.price) {
+      const best = this.bids[this.bids.length - 1];
+      return best !== undefined && best.price >= target;
+    }
+    if (target > this.price) {
+      const best = this.asks[this.asks.length - 1];
+      return best !== undefined && best.price <= target;
+    }
+    return false;
+  }
+
+  /** Wallet value at `price`: quote + base * price, locked funds included. */
+  equityAt(price: number): number {
+    return this.quote.total + this.base.total * price;
+  }
+
   /** Highest resting buy and lowest resting sell (undefined when none): the band where nothing fills. */
   get bestBid(): number | undefined {
     return this.bids[this.bids.length - 1]?.price;
