@@ -70,8 +70,10 @@ export class BacktestSession {
   private constructor(
     private readonly config: GridConfig,
     private readonly clock: VirtualClock,
-    private readonly exchange: PaperExchange,
-    private readonly runtime: GridRuntime,
+    /** The paper exchange the run trades on (read it, e.g. for invariants; do not trade on it). */
+    readonly exchange: PaperExchange,
+    /** The grid actor and its order actors. */
+    readonly runtime: GridRuntime,
     private readonly walk: WalkState,
   ) {}
 
