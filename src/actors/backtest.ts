@@ -125,7 +125,9 @@ export class BacktestSession {
       const c = close[i]!;
       // The joining segment (previous close -> open) fills what a gap crosses; the first candle starts at its open.
       if (this.walk.candles > 0 && !this.walkQuietly(o)) await this.walkTo(o);
-      const [first, second] = c >= o ? [low[i]!, high[i]!] : [high[i]!, low[i]!];
+      // O -> L -> H -> C when the candle closes up (or flat), O -> H -> L -> C when it closes down.
+      const first = c >= o ? low[i]! : high[i]!;
+      const second = c >= o ? high[i]! : low[i]!;
       if (!this.walkQuietly(first)) await this.walkTo(first);
       if (!this.walkQuietly(second)) await this.walkTo(second);
       if (!this.walkQuietly(c)) await this.walkTo(c);

@@ -161,7 +161,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
         logger.info({ grid: config.id, skippedOrders: context.stats.skippedOrders }, 'order skipped: the exchange refused it (funds not free?)');
       }
       if (context.error !== undefined && context.error !== last.context.error) logger.error({ grid: config.id }, context.error);
-      if (JSON.stringify(snapshot.value) !== JSON.stringify(last.value)) logger.info({ grid: config.id, state: snapshot.value }, 'grid state');
+      if (snapshot.value !== last.value && JSON.stringify(snapshot.value) !== JSON.stringify(last.value)) logger.info({ grid: config.id, state: snapshot.value }, 'grid state');
       last = snapshot;
     },
     // An unobserved XState error would kill the process: report it, the supervisor decides.

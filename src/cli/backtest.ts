@@ -107,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
   if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format must be text or json, got "${format}"`);
   const logger = createLogger({ format, level });
 
-  const config = loadGridConfig(values.config, values.grid);
+  const config = await loadGridConfig(values.config, values.grid);
   const stderr = (line: string) => process.stderr.write(line);
   const candles = candlesFor(config, values.data, positiveInteger(values.candles, '--candles', 1440), positiveInteger(values.seed, '--seed', 1), stderr);
   const bar = progressBar(candles.length);
