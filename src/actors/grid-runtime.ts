@@ -114,7 +114,12 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
         orders.delete(clientOrderId);
         const { status, output } = order.getSnapshot();
         // "done" is a final state reached; a stopped actor (shutdown) has nothing to tell.
-        if (status === 'done' && output !== undefined) actor.send(output);
+        if (status !== 'done' || output === undefined) return;
+        if (output.type === 'ORDER.REJECTED') {
+          const { side, type, price, amount, level } = output.intent;
+          logger.warn({ grid: config.id, clientOrderId, side, type, price, amount, level, code: output.code }, `order not placed, skipped: ${output.reason}`);
+        }
+        actor.send(output);
       },
       error: (error) => {
         orders.delete(clientOrderId);
@@ -157,9 +162,6 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     next: (snapshot) => {
       const { context } = snapshot;
       if (context.plan !== last.context.plan) for (const warning of context.warnings) logger.warn({ grid: config.id }, warning);
-      if (context.stats.skippedOrders > last.context.stats.skippedOrders) {
-        logger.info({ grid: config.id, skippedOrders: context.stats.skippedOrders }, 'order skipped: the exchange refused it (funds not free?)');
-      }
       if (context.error !== undefined && context.error !== last.context.error) logger.error({ grid: config.id }, context.error);
       if (snapshot.value !== last.value && JSON.stringify(snapshot.value) !== JSON.stringify(last.value)) logger.info({ grid: config.id, state: snapshot.value }, 'grid state');
       last = snapshot;

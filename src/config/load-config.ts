@@ -5,9 +5,12 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './config-error.js';
 import { parseGridConfig, type GridConfig } from './grid-config.js';
 
-/** Parses a config file's text: JSON when it looks like JSON, else YAML (loaded only then: it costs ~20 ms). */
+/**
+ * Parses a config file's text: a `.json` file as JSON; anything else as YAML (a superset of JSON,
+ * so flow mappings work too). The yaml package is loaded only when needed: it costs ~20 ms.
+ */
 export async function parseConfigText(text: string, file: string): Promise<unknown> {
-  const json = /^\s*[{[]/.test(text);
+  const json = file.toLowerCase().endsWith('.json');
   try {
     return json ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (error) {
@@ -44,6 +47,11 @@ function gridEntries(document: unknown, file: string): unknown[] {
 export async function loadGridConfig(file: string, gridId?: string): Promise<GridConfig> {
   const entries = gridEntries(await readConfigFile(file), file);
   const grids = entries.map((entry, i) => parseGridConfig(entry, entries.length > 1 ? `${file}: grids[${i}]: ` : `${file}: `));
+  const ids = grids.map((g) => g.id);
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated !== undefined) {
+    throw new ConfigError(`${file}: two grids have the id "${repeated}" (ids go into client order ids); give each grid its own "id"`);
+  }
   if (gridId !== undefined) {
     const grid = grids.find((g) => g.id === gridId);
     if (!grid) throw new ConfigError(`${file}: no grid with id "${gridId}" (ids: ${grids.map((g) => g.id).join(', ')})`);

@@ -5,6 +5,11 @@ import type { GridConfig } from '../config/grid-config.js';
 import type { Side } from '../domain/trading.js';
 import { fits, floorToStep, roundToStep, stepDecimals } from '../domain/steps.js';
 
+/** A number for a message: 12 significant digits, without float noise (300.29999999999995 -> 300.3). */
+function readable(x: number): string {
+  return String(Number(x.toPrecision(12)));
+}
+
 /** The grid lines L_0 < ... < L_{levels-1}, each rounded to the price step. */
 export function gridLevels(config: Pick<GridConfig, 'lower' | 'upper' | 'levels' | 'spacing' | 'market'>): number[] {
   const { lower, upper, levels, spacing } = config;
@@ -101,7 +106,7 @@ export function planStart(config: GridConfig, startPrice: number): StartPlan {
   }
   if (quantity * levels[0]! < minNotional * (1 - 1e-9)) {
     throw new ConfigError(
-      `${config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment'}: an order of ${quantity} at the lowest level ${levels[0]} is worth ${quantity * levels[0]!}, below market.minNotional ${minNotional}; raise it or use fewer levels`,
+      `${config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment'}: an order of ${quantity} at the lowest level ${levels[0]} is worth ${readable(quantity * levels[0]!)}, below market.minNotional ${minNotional}; raise it or use fewer levels`,
     );
   }
   if (config.stopLoss !== undefined && !(config.stopLoss < startPrice)) {
@@ -118,7 +123,7 @@ export function planStart(config: GridConfig, startPrice: number): StartPlan {
   const balance = { quote: config.balance?.quote ?? defaultQuote, base: config.balance?.base ?? 0 };
   if (!fits(marketBuyCost, balance.quote)) {
     throw new ConfigError(
-      `balance.quote: the start buys ${marketBuyQuantity} base for the ${nSell} sell levels at ${startPrice}, costing ${marketBuyCost} quote with the taker fee, but the wallet holds ${balance.quote}; raise balance.quote or lower the size`,
+      `balance.quote: the start buys ${readable(marketBuyQuantity)} base for the ${nSell} sell levels at ${startPrice}, costing ${readable(marketBuyCost)} quote with the taker fee, but the wallet holds ${readable(balance.quote)}; raise balance.quote or lower the size`,
     );
   }
 

@@ -97,19 +97,25 @@ export function stepDecimals(step: number): number {
   return Math.min(100, Math.max(0, frac - exp));
 }
 
-/** Nearest multiple of `step`, half away from zero (within 1e-9 of .5 counts as half). */
+/** Slack around a boundary of x/step: 1e-9, or 4 ulps of the ratio when that is larger. */
+function slack(r: number): number {
+  return Math.max(1e-9, Math.abs(r) * 4 * Number.EPSILON);
+}
+
+/** Nearest multiple of `step`, half away from zero (within the slack of .5 counts as half). */
 export function roundToStep(x: number, step: number, decimals: number = stepDecimals(step)): number {
   const r = x / step;
   const a = Math.abs(r);
   const fl = Math.floor(a);
-  let k = Math.abs(a - fl - 0.5) <= 1e-9 ? fl + 1 : Math.floor(a + 0.5);
+  let k = Math.abs(a - fl - 0.5) <= slack(r) ? fl + 1 : Math.floor(a + 0.5);
   if (r < 0) k = -k;
   return Number((k * step).toFixed(decimals));
 }
 
-/** Largest multiple of `step` not above `x` (with 1e-9 of slack in units of step). */
+/** Largest multiple of `step` not above `x` (with the slack in units of step). */
 export function floorStep(x: number, step: number, decimals: number = stepDecimals(step)): number {
-  return Number((Math.floor(x / step + 1e-9) * step).toFixed(decimals));
+  const r = x / step;
+  return Number((Math.floor(r + slack(r)) * step).toFixed(decimals));
 }
 
 /** Funding rule: `needed` fits in `free` with a relative tolerance of 1e-9. */

@@ -421,13 +421,16 @@ function view(order: RestingOrder, symbol: string): ExchangeOrder {
   };
 }
 
-/** Keeps `book` sorted so that its last element is the best price (direction 1: ascending). */
+/**
+ * Keeps `book` sorted so that its last element is the best price (direction 1: ascending), and
+ * among equal prices the oldest order last: price-time priority, the oldest fills first.
+ */
 function insertSorted(book: RestingOrder[], order: RestingOrder, direction: 1 | -1): void {
   let lo = 0;
   let hi = book.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((book[mid]!.price - order.price) * direction <= 0) lo = mid + 1;
+    if ((book[mid]!.price - order.price) * direction < 0) lo = mid + 1;
     else hi = mid;
   }
   book.splice(lo, 0, order);

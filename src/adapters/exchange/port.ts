@@ -74,7 +74,7 @@ export interface ExchangePort {
   cancelOrder(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder | undefined>;
   fetchOpenOrders(symbol: string): Promise<ExchangeOrder[]>;
-  /** Own fills, oldest first, optionally only those after `sinceTradeId`'s time. */
+  /** Own fills, oldest first; with `since` (ms), only those at or after that time. */
   fetchFills(symbol: string, since?: number): Promise<Fill[]>;
   fetchBalance(): Promise<Record<string, AssetBalance>>;
   /** Subscribes to the own-order stream; returns the unsubscribe function. */
