@@ -9,7 +9,7 @@
 //
 // The one rule (../shared/spec/grid-semantics.md): a buy filled at L_i is answered by a sell of
 // the same quantity at L_{i+1}, a sell at L_i by a buy at L_{i-1}.
-import { and, assign, enqueueActions, setup } from 'xstate';
+import { and, assign, enqueueActions, not, setup } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { OrderIntent, Side } from '../domain/trading.js';
 import { counterOrderOf, planStart, roundTripProfit, type StartPlan } from './grid-math.js';
@@ -58,6 +58,8 @@ export interface GridContext {
   readonly slots: readonly (GridOrderRef | null)[];
   /** Orders placed so far per level: the cycle part of the next client order id. */
   readonly cycles: readonly number[];
+  /** The run's grid orders were placed (after the start buy). */
+  readonly gridPlaced: boolean;
   /** Market orders placed so far (start buys and stop sells). */
   readonly marketOrders: number;
   /** Client id of the market order the grid waits for, if any. */
@@ -182,13 +184,18 @@ export const gridMachine = setup({
   guards: {
     canStart: ({ context, event }) => event.type === 'START' && startProblem(context.config, event.price) === undefined,
     hasPlan: ({ context }) => context.plan !== undefined,
+    gridPlaced: ({ context }) => context.gridPlaced,
     needsMarketBuy: ({ context }) => (context.plan?.marketBuyQuantity ?? 0) > 0,
     isPendingMarketOrder: ({ context, event }) => 'intent' in event && event.intent.clientOrderId === context.pendingMarketOrder,
-    noOrdersOut: ({ context }) => context.slots.every((slot) => slot === null),
+    awaitsStartBuy: ({ context }) => context.pendingMarketOrder !== undefined && !context.gridPlaced,
+    isLimitOrder: ({ event }) => 'intent' in event && event.intent.type === 'limit',
+    wasStopping: ({ context }) => context.plan !== undefined && context.stopReason !== undefined,
+    noOrdersOut: ({ context }) => context.pendingMarketOrder === undefined && context.slots.every((slot) => slot === null),
     sellsOnStop: ({ context }) => context.sellOnStop && context.position > DUST,
   },
   actions: {
     rejectStart: assign(({ context, event }) => ({
+      plan: undefined,
       error: event.type === 'START' ? `cannot start: ${startProblem(context.config, event.price)}` : 'cannot start',
     })),
     planRun: assign(({ context, event }) => {
@@ -199,6 +206,8 @@ export const gridMachine = setup({
         slots: plan.levels.map(() => null),
         // Cycles carry over from earlier runs, so a client order id is never used twice.
         cycles: plan.levels.map((_, i) => context.cycles[i] ?? 0),
+        gridPlaced: false,
+        pendingMarketOrder: undefined,
         position: plan.balance.base,
         stats: emptyStats,
         deferred: [],
@@ -216,33 +225,30 @@ export const gridMachine = setup({
       // Nearest levels first, sells before buys: when funds are short, the far levels go without.
       const sells = plan.sellLevels.map((level): DeferredOrder => ({ side: 'sell', level, roundTrip: false }));
       const buys = plan.buyLevels.map((level): DeferredOrder => ({ side: 'buy', level, roundTrip: false }));
-      applyPlacement(enqueue, context, limitOrderPlacement(context, [...sells, ...buys]));
+      const placement = limitOrderPlacement(context, [...sells, ...buys]);
+      applyPlacement(enqueue, context, { ...placement, patch: { ...placement.patch, gridPlaced: true } });
     }),
-    bookMarketFill: assign(({ context, event }) => {
-      if (event.type !== 'ORDER.FILLED') return {};
-      const sign = event.intent.side === 'buy' ? 1 : -1;
-      return {
-        position: context.position + sign * event.filled,
-        stats: { ...context.stats, fees: context.stats.fees + event.fee },
-        pendingMarketOrder: undefined,
-      };
-    }),
-    bookLimitFill: assign(({ context, event }) => {
-      if (event.type !== 'ORDER.FILLED') return {};
-      const { clientOrderId, side, level } = event.intent;
-      const ref = context.slots[level];
+    /** Books an order's end: what it filled (also the part of a canceled one) into position and stats, its level freed. */
+    bookOrder: assign(({ context, event }) => {
+      if (!('intent' in event)) return {};
+      const { clientOrderId, side, level, type } = event.intent;
+      const filled = event.type === 'ORDER.REJECTED' ? 0 : event.filled;
+      const fee = event.type === 'ORDER.REJECTED' ? 0 : event.fee;
       const stats = context.stats;
-      const closesRoundTrip = side === 'sell' && ref?.clientOrderId === clientOrderId && ref.roundTrip;
+      const limitFill = type === 'limit' && event.type === 'ORDER.FILLED';
+      const ref = type === 'limit' ? context.slots[level] : undefined;
+      const closesRoundTrip = limitFill && side === 'sell' && ref?.clientOrderId === clientOrderId && ref.roundTrip;
       return {
-        slots: withoutOrder(context.slots, level, clientOrderId),
-        position: context.position + (side === 'buy' ? event.filled : -event.filled),
+        slots: type === 'limit' ? withoutOrder(context.slots, level, clientOrderId) : context.slots,
+        pendingMarketOrder: clientOrderId === context.pendingMarketOrder ? undefined : context.pendingMarketOrder,
+        position: context.position + (side === 'buy' ? filled : -filled),
         stats: {
           ...stats,
-          buyFills: stats.buyFills + (side === 'buy' ? 1 : 0),
-          sellFills: stats.sellFills + (side === 'sell' ? 1 : 0),
+          buyFills: stats.buyFills + (limitFill && side === 'buy' ? 1 : 0),
+          sellFills: stats.sellFills + (limitFill && side === 'sell' ? 1 : 0),
           roundTrips: stats.roundTrips + (closesRoundTrip ? 1 : 0),
-          gridProfit: stats.gridProfit + (closesRoundTrip ? roundTripProfit(context.plan!.levels, level, event.filled) : 0),
-          fees: stats.fees + event.fee,
+          gridProfit: stats.gridProfit + (closesRoundTrip ? roundTripProfit(context.plan!.levels, level, filled) : 0),
+          fees: stats.fees + fee,
         },
       };
     }),
@@ -260,15 +266,7 @@ export const gridMachine = setup({
       const placement = limitOrderPlacement(context, context.deferred);
       applyPlacement(enqueue, context, { ...placement, patch: { ...placement.patch, deferred: [] } });
     }),
-    countSkipped: assign(({ context, event }) => {
-      if (event.type !== 'ORDER.REJECTED') return {};
-      const { level, clientOrderId } = event.intent;
-      return { slots: withoutOrder(context.slots, level, clientOrderId), stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } };
-    }),
-    forgetOrder: assign(({ context, event }) => {
-      if (!('intent' in event)) return {};
-      return { slots: withoutOrder(context.slots, event.intent.level, event.intent.clientOrderId) };
-    }),
+    countSkipped: assign(({ context }) => ({ stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } })),
     rememberStop: assign(({ event }) => {
       if (event.type === 'PRICE_TRIGGER') return { stopReason: event.trigger, sellOnStop: true };
       if (event.type === 'STOP') return { stopReason: 'command' as const, sellOnStop: event.sellBase === true };
@@ -285,6 +283,7 @@ export const gridMachine = setup({
       error: event.type === 'ORDER.REJECTED' ? `market ${event.intent.side} ${event.intent.clientOrderId} was rejected: ${event.reason}` : undefined,
       pendingMarketOrder: undefined,
     })),
+    clearError: assign({ error: undefined }),
   },
 }).createMachine({
   id: 'grid',
@@ -294,6 +293,7 @@ export const gridMachine = setup({
     plan: undefined,
     slots: [],
     cycles: [],
+    gridPlaced: false,
     marketOrders: 0,
     pendingMarketOrder: undefined,
     position: 0,
@@ -322,16 +322,15 @@ export const gridMachine = setup({
         placing: {
           always: [
             // Sell levels need base: buy it first, with one market order.
-            { guard: 'needsMarketBuy', target: 'buyingBase' },
+            { guard: 'needsMarketBuy', target: 'buyingBase', actions: 'placeStartBuy' },
             // No sell level (start price at or above the top): place the grid at once.
             { target: 'running', actions: 'placeInitialOrders' },
           ],
         },
         buyingBase: {
-          entry: 'placeStartBuy',
           on: {
             // Base bought: place every grid order.
-            'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: 'running', actions: ['bookMarketFill', 'placeInitialOrders'] },
+            'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: 'running', actions: ['bookOrder', 'placeInitialOrders'] },
             // The start's buy was refused: nothing else is placed.
             'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketRejection' },
           },
@@ -339,12 +338,12 @@ export const gridMachine = setup({
         running: {
           on: {
             // The grid's one rule: answer every fill with its counter-order.
-            'ORDER.FILLED': { actions: ['bookLimitFill', 'placeCounterOrder'] },
+            'ORDER.FILLED': [{ guard: 'isLimitOrder', actions: ['bookOrder', 'placeCounterOrder'] }, { actions: 'bookOrder' }],
             // Funds not free (or the order broke a filter): count it, leave the level empty.
-            'ORDER.REJECTED': { actions: 'countSkipped' },
-            // Canceled or expired on the exchange side: the level is empty now.
-            'ORDER.CANCELED': { actions: 'forgetOrder' },
-            'ORDER.EXPIRED': { actions: 'forgetOrder' },
+            'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped'] },
+            // Canceled or expired on the exchange side: book any partial fill, the level is empty now.
+            'ORDER.CANCELED': { actions: 'bookOrder' },
+            'ORDER.EXPIRED': { actions: 'bookOrder' },
             // Hold fire: orders keep resting, fills are booked, counter-orders wait.
             PAUSE: { target: '#grid.paused' },
           },
@@ -362,10 +361,10 @@ export const gridMachine = setup({
     paused: {
       on: {
         // A resting order filled while paused: book it, keep the counter-order for later.
-        'ORDER.FILLED': { actions: ['bookLimitFill', 'deferCounterOrder'] },
-        'ORDER.REJECTED': { actions: 'countSkipped' },
-        'ORDER.CANCELED': { actions: 'forgetOrder' },
-        'ORDER.EXPIRED': { actions: 'forgetOrder' },
+        'ORDER.FILLED': [{ guard: 'isLimitOrder', actions: ['bookOrder', 'deferCounterOrder'] }, { actions: 'bookOrder' }],
+        'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped'] },
+        'ORDER.CANCELED': { actions: 'bookOrder' },
+        'ORDER.EXPIRED': { actions: 'bookOrder' },
         // Back to work: place what was held back (levels already taken are skipped).
         RESUME: { target: 'active.running', actions: 'placeDeferredOrders' },
         PRICE_TRIGGER: { target: 'stopping', actions: 'rememberStop' },
@@ -379,29 +378,29 @@ export const gridMachine = setup({
       states: {
         cancelling: {
           always: [
-            // Every order is gone and base is to be sold: sell it at market.
-            { guard: { type: 'noOrdersOut' }, target: 'selling' },
+            // Every order is gone (a start buy still out included): on to selling.
+            { guard: 'noOrdersOut', target: 'selling' },
           ],
           on: {
             // A fill that raced the cancel still counts (no counter-order: we are stopping).
-            'ORDER.FILLED': { actions: 'bookLimitFill' },
-            'ORDER.CANCELED': { actions: 'forgetOrder' },
-            'ORDER.EXPIRED': { actions: 'forgetOrder' },
-            'ORDER.REJECTED': { actions: 'forgetOrder' },
+            'ORDER.FILLED': { actions: 'bookOrder' },
+            'ORDER.CANCELED': { actions: 'bookOrder' },
+            'ORDER.EXPIRED': { actions: 'bookOrder' },
+            'ORDER.REJECTED': { actions: 'bookOrder' },
           },
         },
         selling: {
           always: [
-            // Nothing to sell (stop by command, or no base): done.
-            { guard: { type: 'sellsOnStop' }, target: 'awaitingSell' },
+            // Base to sell (a stop-loss, take-profit, or STOP with sellBase): sell it at market.
+            { guard: 'sellsOnStop', target: 'awaitingSell', actions: 'placeStopSell' },
+            // Nothing to sell: done.
             { target: '#grid.idle' },
           ],
         },
         awaitingSell: {
-          entry: 'placeStopSell',
           on: {
             // Sold: the grid is flat and stopped.
-            'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: '#grid.idle', actions: 'bookMarketFill' },
+            'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: '#grid.idle', actions: 'bookOrder' },
             // The exchange refused the stop's sell: a human must look.
             'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketRejection' },
           },
@@ -414,18 +413,28 @@ export const gridMachine = setup({
     error: {
       on: {
         // Orders keep resting in ERROR; their fills are booked and their counters held.
-        'ORDER.FILLED': [
-          { guard: 'isPendingMarketOrder', actions: 'bookMarketFill' },
-          { actions: ['bookLimitFill', 'deferCounterOrder'] },
+        'ORDER.FILLED': [{ guard: 'isLimitOrder', actions: ['bookOrder', 'deferCounterOrder'] }, { actions: 'bookOrder' }],
+        'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped'] },
+        'ORDER.CANCELED': { actions: 'bookOrder' },
+        'ORDER.EXPIRED': { actions: 'bookOrder' },
+        // Recovered (operator or supervisor): carry on where the grid was.
+        RESUME: [
+          // It was stopping: finish the stop (cancel what is left, sell the base).
+          { guard: 'wasStopping', target: 'stopping', actions: 'clearError' },
+          // The start buy is still out: wait for it.
+          { guard: 'awaitsStartBuy', target: 'active.buyingBase', actions: 'clearError' },
+          // The base was bought but the grid never placed: place it now.
+          { guard: and(['hasPlan', not('gridPlaced')]), target: 'active.running', actions: ['clearError', 'placeInitialOrders'] },
+          // It was trading: place the counter-orders held back.
+          { guard: 'hasPlan', target: 'active.running', actions: ['clearError', 'placeDeferredOrders'] },
         ],
-        'ORDER.REJECTED': { actions: 'countSkipped' },
-        'ORDER.CANCELED': { actions: 'forgetOrder' },
-        'ORDER.EXPIRED': { actions: 'forgetOrder' },
-        // The operator (or the supervisor after recovery) resumes a grid that was trading.
-        RESUME: { guard: 'hasPlan', target: 'active.running', actions: 'placeDeferredOrders' },
         STOP: { target: 'stopping', actions: 'rememberStop' },
-        // A fresh start after a start that was refused (no order of ours is out).
-        START: { guard: and(['canStart', 'noOrdersOut']), target: 'active', actions: 'planRun' },
+        START: [
+          // A fresh start after a start that was refused (no order of ours is out).
+          { guard: and(['canStart', 'noOrdersOut']), target: 'active', actions: 'planRun' },
+          // Refused again: say why.
+          { guard: 'noOrdersOut', actions: 'rejectStart' },
+        ],
       },
     },
   },

@@ -62,8 +62,8 @@ export type OrderEvent =
 /** The output of an order actor that reached a final state: what the grid is told. */
 export type OrderOutcomeEvent =
   | { type: 'ORDER.FILLED'; intent: OrderIntent; filled: number; averagePrice: number; fee: number }
-  | { type: 'ORDER.CANCELED'; intent: OrderIntent; filled: number }
-  | { type: 'ORDER.EXPIRED'; intent: OrderIntent; filled: number }
+  | { type: 'ORDER.CANCELED'; intent: OrderIntent; filled: number; averagePrice: number; fee: number }
+  | { type: 'ORDER.EXPIRED'; intent: OrderIntent; filled: number; averagePrice: number; fee: number }
   | { type: 'ORDER.REJECTED'; intent: OrderIntent; reason: string; code: string | undefined };
 
 const notProvided = (name: string) =>
@@ -98,6 +98,7 @@ export const orderMachine = setup({
     completesOrder: ({ context, event }) =>
       event.type === 'FILL' && !context.tradeIds.includes(event.fill.tradeId) && fits(context.intent.amount, context.filled + event.fill.amount),
     cancelWasRequested: ({ context }) => context.cancelRequested,
+    hasFills: ({ context }) => context.filled > 0,
     isRejection: (_, error: OrderEffectError) => error.kind === 'rejected' || error.kind === 'auth',
     ackIsOpen: (_, ack: OrderAck | undefined) => ack?.status === 'open',
     ackIsClosed: (_, ack: OrderAck | undefined) => ack?.status === 'closed',
@@ -120,6 +121,7 @@ export const orderMachine = setup({
     rememberError: assign((_, error: OrderEffectError) => ({ lastError: `${error.kind}: ${error.message}`, lastErrorCode: error.code })),
     countSend: assign(({ context }) => ({ sendAttempts: context.sendAttempts + 1 })),
     requestCancel: assign({ cancelRequested: true }),
+    forgetCancel: assign({ cancelRequested: false }),
     settle: assign((_, outcome: NonNullable<OrderContext['outcome']>) => ({ outcome })),
   },
 }).createMachine({
@@ -204,7 +206,13 @@ export const orderMachine = setup({
           // Canceled on the exchange side meanwhile.
           { guard: { type: 'ackIsCanceled', params: ({ event }) => event.output }, target: 'canceled' },
           { guard: { type: 'ackIsExpired', params: ({ event }) => event.output }, target: 'expired' },
-          { guard: { type: 'ackIsRejected', params: ({ event }) => event.output }, target: 'rejected' },
+          {
+            guard: { type: 'ackIsRejected', params: ({ event }) => event.output },
+            target: 'rejected',
+            actions: { type: 'rememberError', params: { kind: 'rejected', message: 'the exchange reports the order as rejected' } },
+          },
+          // The exchange has never seen it, and we no longer want it: nothing to send, nothing to cancel.
+          { guard: 'cancelWasRequested', target: 'canceled' },
           // The exchange has never seen it: sending it again cannot duplicate it.
           { target: 'submitted' },
         ],
@@ -254,6 +262,11 @@ export const orderMachine = setup({
       },
     },
     partiallyFilled: {
+      always: {
+        // A cancel asked for before the ack, overtaken by a partial fill, is carried out now.
+        guard: 'cancelWasRequested',
+        target: 'pendingCancel',
+      },
       on: {
         FILL: [
           { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
@@ -270,8 +283,15 @@ export const orderMachine = setup({
         input: ({ context }) => context.intent,
         // The exchange confirmed the cancel.
         onDone: { target: 'canceled' },
-        // The cancel failed (already filled, network): it is still ours and open; fills may follow.
-        onError: { target: 'open', actions: [{ type: 'rememberError', params: ({ event }) => asEffectError(event.error) }, assign({ cancelRequested: false })] },
+        onError: [
+          // The cancel failed (already filled, network): it is still ours and resting; fills may follow.
+          {
+            guard: 'hasFills',
+            target: 'partiallyFilled',
+            actions: [{ type: 'rememberError', params: ({ event }) => asEffectError(event.error) }, 'forgetCancel'],
+          },
+          { target: 'open', actions: [{ type: 'rememberError', params: ({ event }) => asEffectError(event.error) }, 'forgetCancel'] },
+        ],
       },
       on: {
         // A fill that raced the cancel still counts.
@@ -280,6 +300,8 @@ export const orderMachine = setup({
           { guard: 'isNewFill', actions: 'addFill' },
         ],
         EXCHANGE_CANCELED: { target: 'canceled' },
+        // It expired before the cancel got there: the same end for us.
+        EXCHANGE_EXPIRED: { target: 'expired' },
       },
     },
     filled: { type: 'final', entry: { type: 'settle', params: 'filled' } },
@@ -288,14 +310,15 @@ export const orderMachine = setup({
     expired: { type: 'final', entry: { type: 'settle', params: 'expired' } },
   },
   output: ({ context }): OrderOutcomeEvent => {
-    const { intent, filled } = context;
+    const { intent, filled, fee } = context;
+    const averagePrice = filled > 0 ? context.cost / filled : 0;
     switch (context.outcome) {
       case 'filled':
-        return { type: 'ORDER.FILLED', intent, filled, averagePrice: filled > 0 ? context.cost / filled : 0, fee: context.fee };
+        return { type: 'ORDER.FILLED', intent, filled, averagePrice, fee };
       case 'canceled':
-        return { type: 'ORDER.CANCELED', intent, filled };
+        return { type: 'ORDER.CANCELED', intent, filled, averagePrice, fee };
       case 'expired':
-        return { type: 'ORDER.EXPIRED', intent, filled };
+        return { type: 'ORDER.EXPIRED', intent, filled, averagePrice, fee };
       default:
         return { type: 'ORDER.REJECTED', intent, reason: context.lastError ?? 'rejected by the exchange', code: context.lastErrorCode };
     }
