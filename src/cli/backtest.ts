@@ -53,11 +53,12 @@ function progressBar(total: number): { update(done: number): void; clear(): void
 }
 
 const money = (x: number) => x.toFixed(2);
+const amount = (x: number) => String(Number(x.toPrecision(12)));
 const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
 const utc = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 export function formatSummary(config: GridConfig, candles: CandleSeries, report: BacktestReport): string {
-  const quote = config.symbol.split('/')[1] ?? '';
+  const [base = 'base', quote = ''] = config.symbol.split('/');
   const change = report.initial.equity > 0 ? report.final.equity / report.initial.equity - 1 : 0;
   const stop = report.stopped === null ? 'no' : `${report.stopped} at ${report.stopped === 'stopLoss' ? config.stopLoss : config.takeProfit}`;
   return [
@@ -67,7 +68,7 @@ export function formatSummary(config: GridConfig, candles: CandleSeries, report:
     `fills         ${report.fills.buy} buys, ${report.fills.sell} sells, ${report.roundTrips} round trips`,
     `grid profit   ${money(report.gridProfit)} ${quote}, fees ${money(report.fees)} ${quote}, skipped orders ${report.skippedOrders}`,
     `equity        ${money(report.initial.equity)} -> ${money(report.final.equity)} ${quote} (${change >= 0 ? '+' : ''}${percent(change)}), max drawdown ${percent(report.maxDrawdown)}`,
-    `wallet        ${report.final.base} base, ${money(report.final.quote)} ${quote}`,
+    `wallet        ${amount(report.final.base)} ${base}, ${money(report.final.quote)} ${quote}`,
     `open orders   ${report.openOrders.buy} buys, ${report.openOrders.sell} sells`,
     `stopped       ${stop}`,
     '',
