@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CandleFileError,
   parseCandles,
@@ -10,6 +11,7 @@ import {
   parseIsoTime,
   readCandleFile,
 } from '../../src/adapters/feed/candle-csv.js';
+import { formatCandlesCsv, generateCandles } from '../../src/adapters/feed/candle-generator.js';
 import type { CandleSeries } from '../../src/adapters/feed/candles.js';
 import { hasShared, sharedData, sharedSkipReason } from '../shared.js';
 
@@ -272,9 +274,58 @@ describe('parseCandles: Binance kline format', () => {
   });
 });
 
+const h = `${HEADER}\n`;
+const ok = (t: number): string => `${t},100,110,90,105,1`;
+
+/** Bad files: name, text, the error's line and its message after `data.csv:<line>: `. */
+const ERROR_CASES: [string, string, number | undefined, string][] = [
+  ['unsorted', `${h}${ok(1700000060000)}\n${ok(1700000000000)}\n`, 3,
+    "timestamp 1700000000000 is not after the previous row's 1700000060000 (rows must be sorted by time, oldest first)"],
+  ['duplicate', `${h}${ok(T0)}\n${ok(T0 + 60_000)}\n${ok(T0 + 60_000)}\n`, 4,
+    `duplicate timestamp ${T0 + 60_000}: the previous row has the same time (remove the duplicate row)`],
+  ['unsorted ISO', `${h}2024-01-01T00:01:00Z,1,1,1,1,1\n2024-01-01T00:00:00Z,1,1,1,1,1\n`, 3,
+    `timestamp ${Date.UTC(2024, 0, 1)} is not after the previous row's ${Date.UTC(2024, 0, 1, 0, 1)} (rows must be sorted by time, oldest first)`],
+  ['not a number', `${h}${ok(T0)}\n${T0 + 60_000},100,abc,90,105,1\n`, 3,
+    'column "high" is "abc", not a number (write a plain decimal such as 42000.5)'],
+  ['empty column', `${h}${T0},100,110,,105,1\n`, 2, 'column "low" is empty (write a plain decimal such as 42000.5)'],
+  ['NaN', `${h}${T0},100,110,90,NaN,1\n`, 2, 'column "close" is "NaN", not a number (write a plain decimal such as 42000.5)'],
+  ['infinite', `${h}${T0},100,110,90,105,1e999\n`, 2, 'column "volume" is "1e999", too large (write a finite decimal)'],
+  ['bad timestamp', `${h}${T0}.5,100,110,90,105,1\n`, 2,
+    `column "timestamp" is "${T0}.5", not UTC milliseconds or an ISO 8601 time (write e.g. 1704067200000 or 2024-01-01T00:00:00Z)`],
+  ['bad ISO date', `${h}2023-02-29T00:00:00Z,100,110,90,105,1\n`, 2,
+    'column "timestamp" is "2023-02-29T00:00:00Z", not UTC milliseconds or an ISO 8601 time (write e.g. 1704067200000 or 2024-01-01T00:00:00Z)'],
+  ['zero price', `${h}${T0},100,110,0,105,1\n`, 2, 'low price 0 is not positive (prices must be > 0)'],
+  ['negative price', `${h}${T0},-100,110,90,105,1\n`, 2, 'open price -100 is not positive (prices must be > 0)'],
+  ['high below open', `${h}${T0},100,99,90,95,1\n`, 2, 'high 99 is below max(open, close) = 100 (high must be >= open and close)'],
+  ['high below close', `${h}${T0},100,104,90,105,1\n`, 2, 'high 104 is below max(open, close) = 105 (high must be >= open and close)'],
+  ['low above close', `${h}${T0},100,110,96,95,1\n`, 2, 'low 96 is above min(open, close) = 95 (low must be <= open and close)'],
+  ['low above open', `${h}${T0},100,110,101,105,1\n`, 2, 'low 101 is above min(open, close) = 100 (low must be <= open and close)'],
+  ['negative volume', `${h}${T0},100,110,90,105,-0.5\n`, 2, 'volume -0.5 is negative (volume must be >= 0)'],
+  ['too few columns', `${h}${ok(T0)}\n${T0 + 60_000},100,110,90,105\n`, 3,
+    'the row has 5 columns, expected 6 (each row needs timestamp,open,high,low,close,volume)'],
+  ['one column', `${h}${ok(T0)}\nhello\n`, 3, 'the row has 1 column, expected 6 (each row needs timestamp,open,high,low,close,volume)'],
+  ['too many columns', `${h}${T0},100,110,90,105,1,7\n`, 2,
+    'the row has 7 columns, expected 6 (the header names 6 columns: timestamp,open,high,low,close,volume)'],
+  ['Binance too few columns', `${T0},100,110,90,105,1\n${T0 + 60_000},100,110\n`, 2,
+    'the row has 3 columns, expected at least 6 (each row needs open time,open,high,low,close,volume)'],
+  ['blank line between rows', `${h}${ok(T0)}\n\n${ok(T0 + 60_000)}\n`, 3,
+    'the line is empty (remove blank lines between rows; only trailing blank lines are allowed)'],
+  ['unknown header', 'time,open,high,low,close,volume\n1,1,1,1,1,1\n', 1,
+    'the first line "time,open,high,low,close,volume" is not the header timestamp,open,high,low,close,volume and not a Binance kline row (start the file with the header timestamp,open,high,low,close,volume, or give a headerless Binance kline CSV)'],
+  ['semicolons', `timestamp;open;high;low;close;volume\n`, 1,
+    'the first line "timestamp;open;high;low;close;volume" is not the header timestamp,open,high,low,close,volume and not a Binance kline row (start the file with the header timestamp,open,high,low,close,volume, or give a headerless Binance kline CSV)'],
+  ['first line empty', `\n${HEADER}\n${ok(T0)}\n`, 1,
+    'the first line is empty and not a Binance kline row (start the file with the header timestamp,open,high,low,close,volume, or give a headerless Binance kline CSV)'],
+  ['header only', `${HEADER}\n`, 1, 'the file has a header but no candle rows (add rows below the header, oldest first)'],
+  ['header only, blank lines', `${HEADER}\r\n\r\n\r\n`, 1, 'the file has a header but no candle rows (add rows below the header, oldest first)'],
+  ['header only, no newline', HEADER, 1, 'the file has a header but no candle rows (add rows below the header, oldest first)'],
+  ['empty file', '', undefined,
+    'the file is empty (expected the header timestamp,open,high,low,close,volume and candle rows, or Binance kline rows)'],
+  ['blank file', '\uFEFF \r\n\n', undefined,
+    'the file is empty (expected the header timestamp,open,high,low,close,volume and candle rows, or Binance kline rows)'],
+];
+
 describe('parseCandles: errors name the file, the line, the problem and the fix', () => {
-  const h = `${HEADER}\n`;
-  const ok = (t: number): string => `${t},100,110,90,105,1`;
 
   test('CandleFileError fields', () => {
     const e = errorOf(`${h}${ok(T0 + 60_000)}\n${ok(T0)}\n`);
@@ -284,52 +335,7 @@ describe('parseCandles: errors name the file, the line, the problem and the fix'
     expect(e).toBeInstanceOf(Error);
   });
 
-  test.each<[string, string, number | undefined, string]>([
-    ['unsorted', `${h}${ok(1700000060000)}\n${ok(1700000000000)}\n`, 3,
-      "timestamp 1700000000000 is not after the previous row's 1700000060000 (rows must be sorted by time, oldest first)"],
-    ['duplicate', `${h}${ok(T0)}\n${ok(T0 + 60_000)}\n${ok(T0 + 60_000)}\n`, 4,
-      `duplicate timestamp ${T0 + 60_000}: the previous row has the same time (remove the duplicate row)`],
-    ['unsorted ISO', `${h}2024-01-01T00:01:00Z,1,1,1,1,1\n2024-01-01T00:00:00Z,1,1,1,1,1\n`, 3,
-      `timestamp ${Date.UTC(2024, 0, 1)} is not after the previous row's ${Date.UTC(2024, 0, 1, 0, 1)} (rows must be sorted by time, oldest first)`],
-    ['not a number', `${h}${ok(T0)}\n${T0 + 60_000},100,abc,90,105,1\n`, 3,
-      'column "high" is "abc", not a number (write a plain decimal such as 42000.5)'],
-    ['empty column', `${h}${T0},100,110,,105,1\n`, 2, 'column "low" is empty (write a plain decimal such as 42000.5)'],
-    ['NaN', `${h}${T0},100,110,90,NaN,1\n`, 2, 'column "close" is "NaN", not a number (write a plain decimal such as 42000.5)'],
-    ['infinite', `${h}${T0},100,110,90,105,1e999\n`, 2, 'column "volume" is "1e999", too large (write a finite decimal)'],
-    ['bad timestamp', `${h}${T0}.5,100,110,90,105,1\n`, 2,
-      `column "timestamp" is "${T0}.5", not UTC milliseconds or an ISO 8601 time (write e.g. 1704067200000 or 2024-01-01T00:00:00Z)`],
-    ['bad ISO date', `${h}2023-02-29T00:00:00Z,100,110,90,105,1\n`, 2,
-      'column "timestamp" is "2023-02-29T00:00:00Z", not UTC milliseconds or an ISO 8601 time (write e.g. 1704067200000 or 2024-01-01T00:00:00Z)'],
-    ['zero price', `${h}${T0},100,110,0,105,1\n`, 2, 'low price 0 is not positive (prices must be > 0)'],
-    ['negative price', `${h}${T0},-100,110,90,105,1\n`, 2, 'open price -100 is not positive (prices must be > 0)'],
-    ['high below open', `${h}${T0},100,99,90,95,1\n`, 2, 'high 99 is below max(open, close) = 100 (high must be >= open and close)'],
-    ['high below close', `${h}${T0},100,104,90,105,1\n`, 2, 'high 104 is below max(open, close) = 105 (high must be >= open and close)'],
-    ['low above close', `${h}${T0},100,110,96,95,1\n`, 2, 'low 96 is above min(open, close) = 95 (low must be <= open and close)'],
-    ['low above open', `${h}${T0},100,110,101,105,1\n`, 2, 'low 101 is above min(open, close) = 100 (low must be <= open and close)'],
-    ['negative volume', `${h}${T0},100,110,90,105,-0.5\n`, 2, 'volume -0.5 is negative (volume must be >= 0)'],
-    ['too few columns', `${h}${ok(T0)}\n${T0 + 60_000},100,110,90,105\n`, 3,
-      'the row has 5 columns, expected 6 (each row needs timestamp,open,high,low,close,volume)'],
-    ['one column', `${h}${ok(T0)}\nhello\n`, 3, 'the row has 1 column, expected 6 (each row needs timestamp,open,high,low,close,volume)'],
-    ['too many columns', `${h}${T0},100,110,90,105,1,7\n`, 2,
-      'the row has 7 columns, expected 6 (the header names 6 columns: timestamp,open,high,low,close,volume)'],
-    ['Binance too few columns', `${T0},100,110,90,105,1\n${T0 + 60_000},100,110\n`, 2,
-      'the row has 3 columns, expected at least 6 (each row needs open time,open,high,low,close,volume)'],
-    ['blank line between rows', `${h}${ok(T0)}\n\n${ok(T0 + 60_000)}\n`, 3,
-      'the line is empty (remove blank lines between rows; only trailing blank lines are allowed)'],
-    ['unknown header', 'time,open,high,low,close,volume\n1,1,1,1,1,1\n', 1,
-      'the first line "time,open,high,low,close,volume" is not the header timestamp,open,high,low,close,volume and not a Binance kline row (start the file with the header timestamp,open,high,low,close,volume, or give a headerless Binance kline CSV)'],
-    ['semicolons', `timestamp;open;high;low;close;volume\n`, 1,
-      'the first line "timestamp;open;high;low;close;volume" is not the header timestamp,open,high,low,close,volume and not a Binance kline row (start the file with the header timestamp,open,high,low,close,volume, or give a headerless Binance kline CSV)'],
-    ['first line empty', `\n${HEADER}\n${ok(T0)}\n`, 1,
-      'the first line is empty and not a Binance kline row (start the file with the header timestamp,open,high,low,close,volume, or give a headerless Binance kline CSV)'],
-    ['header only', `${HEADER}\n`, 1, 'the file has a header but no candle rows (add rows below the header, oldest first)'],
-    ['header only, blank lines', `${HEADER}\r\n\r\n\r\n`, 1, 'the file has a header but no candle rows (add rows below the header, oldest first)'],
-    ['header only, no newline', HEADER, 1, 'the file has a header but no candle rows (add rows below the header, oldest first)'],
-    ['empty file', '', undefined,
-      'the file is empty (expected the header timestamp,open,high,low,close,volume and candle rows, or Binance kline rows)'],
-    ['blank file', '\uFEFF \r\n\n', undefined,
-      'the file is empty (expected the header timestamp,open,high,low,close,volume and candle rows, or Binance kline rows)'],
-  ])('%s', (_name, text, line, message) => {
+  test.each(ERROR_CASES)('%s', (_name, text, line, message) => {
     const e = errorOf(text);
     expect(e.line).toBe(line);
     expect(e.message).toBe(`data.csv${line === undefined ? '' : `:${line}`}: ${message}`);
@@ -423,5 +429,230 @@ describe.skipIf(!hasShared)(hasShared ? 'real Binance files in ../shared/data' :
     const zero: string[] = [];
     for (let i = 0; i < s.length; i++) if (s.volume[i] === 0) zero.push(new Date(s.time[i]!).toISOString());
     expect(zero).toEqual(['2017-09-06T16:00:00.000Z', '2019-06-07T21:00:00.000Z', '2021-02-11T03:00:00.000Z', '2023-03-24T12:00:00.000Z']);
+  });
+});
+
+describe('readCandleFile in chunks: the same rows and errors as parseCandles on the whole file', () => {
+  let dir = '';
+  let files = 0;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'candles-chunks-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function fileWith(content: string | Uint8Array): string {
+    const file = path.join(dir, `c${files++}.csv`);
+    writeFileSync(file, content);
+    return file;
+  }
+
+  type Outcome = { series: CandleSeries } | { error: CandleFileError };
+
+  function outcomeOf(read: () => CandleSeries): Outcome {
+    try {
+      return { series: read() };
+    } catch (err) {
+      expect(err).toBeInstanceOf(CandleFileError);
+      return { error: err as CandleFileError };
+    }
+  }
+
+  /** Same rows (bit for bit) or the same error (line and message). */
+  function expectSameOutcome(got: Outcome, want: Outcome, what: string): void {
+    if ('error' in want) {
+      if (!('error' in got)) expect.fail(`${what}: read ${got.series.length} rows, want the error ${want.error.message}`);
+      expect([got.error.line, got.error.message], what).toEqual([want.error.line, want.error.message]);
+      return;
+    }
+    if ('error' in got) expect.fail(`${what}: ${got.error.message}, want ${want.series.length} rows`);
+    expectSameSeries(got.series, want.series, what);
+  }
+
+  function expectSameSeries(got: CandleSeries, want: CandleSeries, what: string): void {
+    expect(got.length, what).toBe(want.length);
+    for (const col of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
+      const x = got[col];
+      const y = want[col];
+      expect(x.length, what).toBe(got.length);
+      for (let i = 0; i < want.length; i++) {
+        if (!Object.is(x[i], y[i])) expect.fail(`${what}: ${col}[${i}] is ${x[i]}, want ${y[i]}`);
+      }
+    }
+  }
+
+  /** Reads `content` from a file with each chunk size and compares with parseCandles. */
+  function expectChunkedSame(content: string | Uint8Array, chunkSizes: readonly number[]): Outcome {
+    const file = fileWith(content);
+    const bytes = typeof content === 'string' ? enc.encode(content) : content;
+    const want = outcomeOf(() => parseCandles(bytes, file));
+    for (const chunkBytes of chunkSizes) {
+      expectSameOutcome(outcomeOf(() => readCandleFile(file, { chunkBytes })), want, `${JSON.stringify(typeof content === 'string' ? content.slice(0, 60) : file)} in chunks of ${chunkBytes}`);
+    }
+    expectSameOutcome(outcomeOf(() => readCandleFile(file)), want, 'default chunks');
+    return want;
+  }
+
+  /** Every chunk size from 1 byte (a boundary after every byte) past the whole text. */
+  const everySize = (text: string): number[] => {
+    const n = enc.encode(text).length;
+    return [...Array.from({ length: Math.min(n + 1, 48) }, (_, i) => i + 1), 61, 64, 100, 4096];
+  };
+
+  const kline = (t: number, rest = '1,2,0.5,1.5,10'): string => `${t},${rest},${t + 59_999},1234.5,42,0.5,21000.1,0`;
+  const VALID: [string, string][] = [
+    ['LF', `${h}${ok(T0)}\n${ok(T0 + 60_000)}\n${ok(T0 + 120_000)}\n`],
+    ['BOM, CRLF', `\uFEFF${HEADER}\r\n${ok(T0)}\r\n${ok(T0 + 60_000)}\r\n${ok(T0 + 120_000)}\r\n`],
+    ['no final newline', `${h}${ok(T0)}\n${ok(T0 + 60_000)}`],
+    ['no final newline, CRLF', `${HEADER}\r\n${ok(T0)}\r\n${ok(T0 + 60_000)}`],
+    ['a lone CR at the very end', `${h}${ok(T0)}\n${ok(T0 + 60_000)}\r`],
+    ['trailing blank lines', `${h}${ok(T0)}\r\n\r\n  \n\t\r\n\n`],
+    ['header in other case, spaces', ` Timestamp , OPEN,high ,low,close,Volume \r\n${ok(T0)}\r\n`],
+    ['ISO times, spaces, signs, exponents (slow path)', `${h}2024-01-01T00:00:00Z, 1 ,+2,0.5e0,\t1.5,1E1\n2024-01-01 00:01:00.5+00:00,1.,2,.5,1.5,0\n`],
+    ['Binance 12 columns, microseconds, CRLF', `${kline(1_735_689_600_000_000)}\r\n${kline(1_735_689_660_000_000)}\r\n${kline(1_735_689_720_000_000)}`],
+    ['Binance exactly 6 columns', `${T0},1,2,0.5,1.5,10\n${T0 + 60_000},1.5,1.5,1.5,1.5,0\n`],
+    ['Binance futures header', `open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n${kline(T0)}\n${kline(T0 + 60_000)}\n`],
+    ['BOM, Binance', `\uFEFF${kline(T0)}\n${kline(T0 + 60_000)}\n`],
+    ['one row, BOM, no newline', `\uFEFF${HEADER}\n${ok(T0)}`],
+  ];
+
+  test.each(VALID)('%s: every chunk size gives the same rows', (_name, text) => {
+    const want = expectChunkedSame(text, everySize(text));
+    expect('series' in want).toBe(true);
+  });
+
+  test.each(ERROR_CASES)('error "%s": every chunk size gives the same line and message', (_name, text, line) => {
+    const want = expectChunkedSame(text, everySize(text));
+    expect('error' in want && want.error.line).toBe(line);
+  });
+
+  test('errors after a BOM and CRLF rows, straddling every boundary', () => {
+    const rowsOk = Array.from({ length: 5 }, (_, i) => ok(T0 + i * 60_000));
+    const texts = [
+      `\uFEFF${HEADER}\r\n${rowsOk.join('\r\n')}\r\n${T0 + 300_000},100,90,90,105,1\r\n${ok(T0 + 360_000)}\r\n`,
+      `\uFEFF${HEADER}\r\n${rowsOk.join('\r\n')}\r\n\r\n${ok(T0 + 360_000)}\r\n`,
+      `\uFEFF${HEADER}\r\n${rowsOk.join('\r\n')}\r\n${ok(T0 + 240_000)}\r\n`,
+      `\uFEFF${HEADER}\r\n${rowsOk.join('\r\n')}\r\n${T0 + 300_000},100,${'x'.repeat(300)},90,105,1\r\n`,
+      `${rowsOk.join('\r\n')}\r\n${T0 + 300_000},1,1\r\n`,
+      `\uFEFF\r\n\r\n${HEADER}\r\n`,
+      `\uFEFF \r\n\t\r\n\n`,
+    ];
+    const lines = texts.map((text) => {
+      const want = expectChunkedSame(text, everySize(text));
+      return 'error' in want ? want.error.line : 'rows';
+    });
+    expect(lines).toEqual([7, 7, 7, 7, 6, 1, undefined]);
+  });
+
+  test('a line far longer than the chunk size', () => {
+    const text = `${h}${ok(T0)}\n${T0 + 60_000},100,110,90,105,1${'0'.repeat(5000)}\n`;
+    expectChunkedSame(text, [1, 7, 100, 4096]);
+    expectChunkedSame(`${h}${T0},${'9'.repeat(3000)},1,1,1,1\n`, [3, 1000]);
+  });
+
+  test('random files of good, bad, blank and slow-path lines (fast-check)', () => {
+    const rowText = fc.oneof(
+      fc.constant('{t},100,110,90,105,1'),
+      fc.constant('{t}, 100 ,110,90,105,1.5e0'),
+      fc.constant('{t},100,110,90,105,-1'),
+      fc.constant('{t},100,110,90'),
+      fc.constant('{t},100,99,90,105,1'),
+      fc.constant(''),
+      fc.constant('  '),
+    );
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.constantFrom('\n', '\r\n'),
+        fc.array(fc.tuple(rowText, fc.integer({ min: -1, max: 2 })), { maxLength: 12 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 70 }),
+        (bom, eol, lines, finalEol, chunkBytes) => {
+          let t = T0;
+          const body = lines.map(([row, step]) => {
+            t += step * 60_000;
+            return row.replace('{t}', String(t));
+          });
+          const text = `${bom ? '\uFEFF' : ''}${[HEADER, ...body].join(eol)}${finalEol ? eol : ''}`;
+          expectChunkedSame(text, [chunkBytes]);
+        },
+      ),
+      { numRuns: 300, seed: 20240101 },
+    );
+  });
+
+  test('generated candles: the same arrays in any chunk size, CRLF and BOM, and an error deep inside', () => {
+    const s = generateCandles({ count: 3_000, startPrice: 60_000, seed: 11 });
+    const text = formatCandlesCsv(s);
+    expectSameSeries(readCandleFile(fileWith(text), { chunkBytes: 1 }), s, 'chunks of 1');
+    expectChunkedSame(text, [2, 3, 7, 61, 62, 63, 1000, 4093, 65536]);
+    expectChunkedSame(`\uFEFF${text.replaceAll('\n', '\r\n')}`, [1, 2, 5, 61, 4093]);
+    const lines = text.split('\n');
+    lines[2_500] = lines[2_500]!.replace(/,[^,]*$/, ',-2'); // line 2501: negative volume
+    const want = expectChunkedSame(lines.join('\r\n'), [1, 3, 64, 4093]);
+    expect('error' in want && want.error.message).toMatch(/:2501: volume -2 is negative/);
+  });
+
+  test('the arrays grow when the first rows are longer than the rest', () => {
+    const s = generateCandles({ count: 20_000, startPrice: 60_000, seed: 3 });
+    const lines = formatCandlesCsv(s).split('\n');
+    for (let i = 1; i <= 300; i++) lines[i] = `${lines[i]}${'0'.repeat(200)}`; // trailing zeros: same values
+    const text = lines.join('\n');
+    const file = fileWith(text);
+    for (const chunkBytes of [4096, 65536, 1 << 20]) expectSameSeries(readCandleFile(file, { chunkBytes }), s, `chunks of ${chunkBytes}`);
+    expectChunkedSame(text, [1000]);
+  });
+
+  test('the arrays are sized from the file, with little to spare', () => {
+    const s = generateCandles({ count: 40_000, startPrice: 60_000, seed: 4 }); // ~2.4 MB: several 1 MiB chunks
+    const got = readCandleFile(fileWith(formatCandlesCsv(s)));
+    expectSameSeries(got, s, 'default chunks');
+    expect(got.time.buffer.byteLength / 8).toBeLessThan(s.length * 1.05 + 64);
+  });
+
+  test.skipIf(process.platform === 'win32')('a pipe (unknown size) is read in chunks too', () => {
+    const s = generateCandles({ count: 5_000, startPrice: 60_000, seed: 6 });
+    const source = fileWith(formatCandlesCsv(s));
+    const fifo = path.join(dir, 'pipe.csv');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // The writer runs on its own; readCandleFile blocks in open() until it opens the pipe.
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', source, fifo], { stdio: 'ignore' });
+    try {
+      expectSameSeries(readCandleFile(fifo, { chunkBytes: 4096 }), s, 'pipe');
+    } finally {
+      writer.kill();
+    }
+  });
+
+  test('chunkBytes must be a positive integer', () => {
+    const file = fileWith(`${h}${ok(T0)}\n`);
+    expect(() => readCandleFile(file, { chunkBytes: 0 })).toThrow(RangeError);
+    expect(() => readCandleFile(file, { chunkBytes: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!hasShared)(hasShared ? 'real Binance files in chunks' : `real Binance files in chunks: SKIPPED, ${sharedSkipReason}`, () => {
+  test.each([
+    'binance_btcusdt_1m_2025-05-20_2025-08-18.csv',
+    'binance_btcusdt_1m_2024-07-26_2024-08-25.csv',
+    'binance_btcusdt_1m_2023-07-18_2023-08-19.csv',
+    'binance_btcusdt_1h_2017-08-17_2024-04-21.csv',
+    'binance_btcusdt_1d_2017-08-17_2022-10-10.csv',
+  ])('%s: chunked reads give the whole-file parse bit for bit', (name) => {
+    const file = sharedData(name);
+    const want = parseCandles(readFileSync(file), file);
+    const sizes = name.includes('_1d_') ? [1, 7, 4093] : [61, 4093, 1 << 16];
+    for (const chunkBytes of [...sizes, undefined]) {
+      const got = readCandleFile(file, chunkBytes === undefined ? {} : { chunkBytes });
+      expect(got.length).toBe(want.length);
+      for (const col of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
+        const x = got[col];
+        const y = want[col];
+        for (let i = 0; i < want.length; i++) {
+          if (!Object.is(x[i], y[i])) expect.fail(`chunks of ${chunkBytes}: ${col}[${i}] is ${x[i]}, want ${y[i]}`);
+        }
+      }
+    }
   });
 });

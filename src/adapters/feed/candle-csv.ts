@@ -7,7 +7,7 @@
 //  (b) Binance kline CSV: no header, at least 6 columns (open time, open, high, low, close,
 //      volume, then ignored columns); open time in milliseconds or microseconds.
 // In both, an integer time >= 1e14 is read as microseconds (Binance's spot dumps since 2025).
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { allocateCandles, sliceCandles, type CandleSeries } from './candles.js';
 
 /** A problem in a candle file: `<file>:<line>: <what is wrong> (<what to do>)`. */
@@ -300,58 +300,122 @@ function scanNumber(bytes: Uint8Array, i: number, n: number): number {
   return neg ? -v : v;
 }
 
+/** Length of a UTF-8 BOM at the start of `bytes` (3), or 0. */
+function bomLength(bytes: Uint8Array): number {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+}
+
+function emptyFile(file: string): CandleFileError {
+  return new CandleFileError(file, undefined, 'the file is empty', `expected the header ${HEADER} and candle rows, or Binance kline rows`);
+}
+
+/** `first` is the trimmed first line, neither our header nor a Binance row. */
+function badFirstLine(file: string, first: string): never {
+  const what = first === '' ? 'the first line is empty' : `the first line "${first.length > 80 ? `${first.slice(0, 80)}...` : first}" is not the header ${HEADER}`;
+  return fail(file, 1, `${what} and not a Binance kline row`, `start the file with the header ${HEADER}, or give a headerless Binance kline CSV`);
+}
+
+/** The format told by the first line, and where the rows start. */
+interface Format {
+  readonly binance: boolean;
+  /** Offset of the first row's line. */
+  readonly body: number;
+  /** Its line number. */
+  readonly line: number;
+}
+
 /**
- * Parses a candle file's bytes. `file` names it in errors. Throws CandleFileError with the
- * line number for an unsorted, duplicate or malformed row.
+ * Reads the format from the first line, which starts at `p` (after any BOM) and must be
+ * whole in `bytes` (up to its LF, or the end of the file).
  */
-export function parseCandles(bytes: Uint8Array, file: string): CandleSeries {
-  const n = bytes.length;
-  let p = 0;
-  if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) p = 3;
-
-  let blankOnly = true;
-  for (let i = p; i < n; i++) {
-    const c = bytes[i];
-    if (!isBlank(c) && c !== LF) {
-      blankOnly = false;
-      break;
-    }
-  }
-  if (blankOnly) {
-    throw new CandleFileError(file, undefined, 'the file is empty', `expected the header ${HEADER} and candle rows, or Binance kline rows`);
-  }
-
-  // Format from the first line.
+function detectFormat(bytes: Uint8Array, p: number, file: string): Format {
   const first = firstLineText(bytes, p);
   const names = first.toLowerCase().split(',').map((s) => s.trim()).join(',');
-  let binance: boolean;
-  let line = 1;
   if (names === HEADER || names.startsWith('open_time,')) {
     // `open_time,...` is the header of Binance's futures kline dumps: skip it like ours.
-    binance = names !== HEADER;
     const eol = bytes.indexOf(LF, p);
-    p = eol < 0 ? n : eol + 1;
-    line = 2;
-  } else if (/^\d+$/.test(first.split(',')[0]!.trim())) {
-    binance = true;
-  } else {
-    const what = first === '' ? 'the first line is empty' : `the first line "${first.length > 80 ? `${first.slice(0, 80)}...` : first}" is not the header ${HEADER}`;
-    fail(file, 1, `${what} and not a Binance kline row`, `start the file with the header ${HEADER}, or give a headerless Binance kline CSV`);
+    return { binance: names !== HEADER, body: eol < 0 ? bytes.length : eol + 1, line: 2 };
   }
-  const names6 = binance ? BINANCE_COLUMNS : COLUMNS;
+  if (/^\d+$/.test(first.split(',')[0]!.trim())) return { binance: true, body: p, line: 1 };
+  return badFirstLine(file, first);
+}
 
-  // Upper bound of rows: one per line.
+/** What parseRows carries from one block of lines to the next. */
+interface RowState {
+  readonly file: string;
+  readonly binance: boolean;
+  /** Number of the next line to read. */
+  line: number;
+  rows: number;
+  /** Line of the first blank line seen (0 if none): only blank lines may follow it. */
+  blankLine: number;
+  prevTime: number;
+  /** Rows are stored here; its length is the capacity. */
+  out: CandleSeries;
+  /** Size of the file in bytes, 0 if unknown: sizes the arrays when they must grow. */
+  readonly fileBytes: number;
+  /** File offset of `bytes[0]` in the current parseRows call. */
+  base: number;
+}
+
+function newRowState(file: string, format: Format, capacity: number, fileBytes: number): RowState {
+  return {
+    file,
+    binance: format.binance,
+    line: format.line,
+    rows: 0,
+    blankLine: 0,
+    prevTime: -Infinity,
+    out: allocateCandles(capacity),
+    fileBytes,
+    base: 0,
+  };
+}
+
+/** Upper bound of the rows in `bytes[p..]`: one per line. */
+function countLines(bytes: Uint8Array, p: number): number {
   let lines = 1;
   for (let i = bytes.indexOf(LF, p); i >= 0; i = bytes.indexOf(LF, i + 1)) lines++;
-  const out = allocateCandles(lines);
-  const { time, open, high, low, close, volume } = out;
+  return lines;
+}
 
-  const starts = new Int32Array(7);
-  const ends = new Int32Array(7);
-  const vals = new Float64Array(6);
-  let rows = 0;
-  let blankLine = 0;
-  let prevTime = -Infinity;
+/**
+ * Room for at least one more row: projects the row count from the bytes read so far when the
+ * file size is known (at least 1.125x), else grows by 1.5x.
+ */
+function growRows(st: RowState, consumed: number): void {
+  const cap = st.out.length;
+  let next = cap + (cap >> 1) + 16;
+  if (st.fileBytes > consumed && consumed > 0) {
+    next = Math.max(Math.ceil((st.rows / consumed) * st.fileBytes * 1.02) + 16, cap + (cap >> 3) + 16);
+  }
+  const bigger = allocateCandles(next);
+  const rows = st.rows;
+  bigger.time.set(st.out.time.subarray(0, rows));
+  bigger.open.set(st.out.open.subarray(0, rows));
+  bigger.high.set(st.out.high.subarray(0, rows));
+  bigger.low.set(st.out.low.subarray(0, rows));
+  bigger.close.set(st.out.close.subarray(0, rows));
+  bigger.volume.set(st.out.volume.subarray(0, rows));
+  st.out = bigger;
+}
+
+const starts = new Int32Array(7);
+const ends = new Int32Array(7);
+const vals = new Float64Array(6);
+
+/**
+ * Parses the rows in `bytes[p..]`, which holds whole lines only: each ends with its LF except
+ * the file's last line. The end of `bytes` is taken as a line end, so it must be the end of
+ * a line (after an LF) or of the file. Throws CandleFileError for a bad row.
+ */
+function parseRows(st: RowState, bytes: Uint8Array, p: number): void {
+  const n = bytes.length;
+  const { file, binance } = st;
+  const names6 = binance ? BINANCE_COLUMNS : COLUMNS;
+  let { line, rows, blankLine, prevTime } = st;
+  let { time, open, high, low, close, volume } = st.out;
+  let cap = time.length;
 
   for (; p < n; line++) {
     let t: number;
@@ -430,7 +494,7 @@ export function parseCandles(bytes: Uint8Array, file: string): CandleSeries {
         p = next;
         continue;
       }
-      if (blankLine !== 0) break; // reported below
+      if (blankLine !== 0) blankLineError(file, blankLine);
       if (fields < 6) {
         fail(
           file,
@@ -461,7 +525,7 @@ export function parseCandles(bytes: Uint8Array, file: string): CandleSeries {
       c = vals[4]!;
       v = vals[5]!;
     }
-    if (blankLine !== 0) break;
+    if (blankLine !== 0) blankLineError(file, blankLine);
 
     if (t >= MICROSECOND_THRESHOLD) t /= 1000;
     if (t <= prevTime) {
@@ -482,6 +546,12 @@ export function parseCandles(bytes: Uint8Array, file: string): CandleSeries {
       fail(file, line, `low ${l} is above min(open, close) = ${Math.min(o, c)}`, 'low must be <= open and close');
     }
 
+    if (rows === cap) {
+      st.rows = rows;
+      growRows(st, st.base + p);
+      ({ time, open, high, low, close, volume } = st.out);
+      cap = time.length;
+    }
     time[rows] = t;
     open[rows] = o;
     high[rows] = h;
@@ -493,13 +563,45 @@ export function parseCandles(bytes: Uint8Array, file: string): CandleSeries {
     p = next;
   }
 
-  if (blankLine !== 0 && p < n) {
-    fail(file, blankLine, 'the line is empty', 'remove blank lines between rows; only trailing blank lines are allowed');
+  st.line = line;
+  st.rows = rows;
+  st.blankLine = blankLine;
+  st.prevTime = prevTime;
+}
+
+/** A row after a blank line: the blank line is the error. */
+function blankLineError(file: string, line: number): never {
+  return fail(file, line, 'the line is empty', 'remove blank lines between rows; only trailing blank lines are allowed');
+}
+
+function finishRows(st: RowState): CandleSeries {
+  if (st.rows === 0) {
+    fail(st.file, 1, 'the file has a header but no candle rows', 'add rows below the header, oldest first');
   }
-  if (rows === 0) {
-    fail(file, 1, 'the file has a header but no candle rows', 'add rows below the header, oldest first');
+  return sliceCandles(st.out, 0, st.rows);
+}
+
+/**
+ * Parses a candle file's bytes. `file` names it in errors. Throws CandleFileError with the
+ * line number for an unsorted, duplicate or malformed row.
+ */
+export function parseCandles(bytes: Uint8Array, file: string): CandleSeries {
+  const n = bytes.length;
+  const p = bomLength(bytes);
+  let blankOnly = true;
+  for (let i = p; i < n; i++) {
+    const c = bytes[i];
+    if (!isBlank(c) && c !== LF) {
+      blankOnly = false;
+      break;
+    }
   }
-  return sliceCandles(out, 0, rows);
+  if (blankOnly) throw emptyFile(file);
+
+  const format = detectFormat(bytes, p, file);
+  const st = newRowState(file, format, countLines(bytes, format.body), n);
+  parseRows(st, bytes, format.body);
+  return finishRows(st);
 }
 
 function badField(
@@ -519,16 +621,167 @@ function badField(
   return fail(file, line, problem, fix);
 }
 
-/** Reads and parses a candle file (see parseCandles); a missing file is a CandleFileError. */
-export function readCandleFile(path: string): CandleSeries {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CandleFileError(path, undefined, 'no such file', 'check the path given to --data');
-    if (code === 'EISDIR') throw new CandleFileError(path, undefined, 'is a directory, not a file', 'give the path of a CSV file');
-    throw new CandleFileError(path, undefined, `cannot read the file: ${(err as Error).message}`, 'check the path and its permissions');
+function readError(path: string, err: unknown): CandleFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new CandleFileError(path, undefined, 'no such file', 'check the path given to --data');
+  if (code === 'EISDIR') return new CandleFileError(path, undefined, 'is a directory, not a file', 'give the path of a CSV file');
+  return new CandleFileError(path, undefined, `cannot read the file: ${(err as Error).message}`, 'check the path and its permissions');
+}
+
+/** A file read in chunks into one buffer; the unparsed tail is moved to its front. */
+class ChunkReader {
+  /** File bytes from `offset`; `buf[0, filled)` holds data. */
+  buf: Uint8Array;
+  filled = 0;
+  /** File offset of `buf[0]`. */
+  offset = 0;
+  eof = false;
+  private readonly fd: number;
+  private readonly path: string;
+  private readonly chunkBytes: number;
+
+  constructor(fd: number, path: string, chunkBytes: number) {
+    this.fd = fd;
+    this.path = path;
+    this.chunkBytes = chunkBytes;
+    this.buf = new Uint8Array(chunkBytes + 256);
   }
-  return parseCandles(bytes, path);
+
+  /** Reads up to chunkBytes more after the data held (the buffer grows for a long line). */
+  fill(): void {
+    if (this.filled + this.chunkBytes > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.filled + this.chunkBytes));
+      bigger.set(this.buf.subarray(0, this.filled));
+      this.buf = bigger;
+    }
+    let got: number;
+    try {
+      got = readSync(this.fd, this.buf, this.filled, this.chunkBytes, null);
+    } catch (err) {
+      throw readError(this.path, err);
+    }
+    if (got === 0) this.eof = true;
+    this.filled += got;
+  }
+
+  /** Drops `buf[0, from)`, moving the rest to the front. */
+  discard(from: number): void {
+    this.buf.copyWithin(0, from, this.filled);
+    this.filled -= from;
+    this.offset += from;
+  }
+}
+
+/** Options of readCandleFile. */
+export interface ReadCandleOptions {
+  /** Bytes per read (default 1 MiB). Tests use tiny values to split rows across reads. */
+  readonly chunkBytes?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Reads and parses a candle file (see parseCandles); a missing file is a CandleFileError.
+ * The file is read in chunks into one reused buffer and parsed as it comes, so the whole file
+ * is never in memory: only the candle arrays are.
+ */
+export function readCandleFile(path: string, options: ReadCandleOptions = {}): CandleSeries {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
+  let fd: number;
+  let fileBytes: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw readError(path, err);
+  }
+  try {
+    try {
+      const stat = fstatSync(fd);
+      fileBytes = stat.isFile() ? stat.size : 0;
+    } catch (err) {
+      throw readError(path, err);
+    }
+    return parseChunks(new ChunkReader(fd, path, chunkBytes), path, fileBytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Index after the last LF in `buf[from, to)`, or -1. */
+function afterLastLf(buf: Uint8Array, from: number, to: number): number {
+  for (let i = to - 1; i >= from; i--) if (buf[i] === LF) return i + 1;
+  return -1;
+}
+
+/** Rows expected in the file, from the lines in the first block `bytes[p..]`. */
+function estimateRows(bytes: Uint8Array, p: number, eof: boolean, bytesLeft: number): number {
+  const lines = countLines(bytes, p);
+  if (eof) return lines; // the whole rest of the file: exact, as parseCandles
+  const blockBytes = bytes.length - p;
+  if (bytesLeft <= blockBytes) return 2 * lines + 16; // size unknown: growRows takes over
+  return Math.max(lines, Math.ceil((bytesLeft / blockBytes) * (lines - 1) * 1.02) + 16);
+}
+
+function parseChunks(r: ChunkReader, file: string, fileBytes: number): CandleSeries {
+  // The first line, whole: the BOM, the empty-file check and the format need it.
+  let eol: number;
+  for (let searched = 0; ; ) {
+    r.fill();
+    eol = r.buf.subarray(0, r.filled).indexOf(LF, searched);
+    searched = r.filled;
+    if (eol >= 0 || r.eof) break;
+  }
+  const firstEnd = eol < 0 ? r.filled : eol;
+  const p = bomLength(r.buf.subarray(0, firstEnd));
+  let firstBlank = true;
+  for (let i = p; i < firstEnd; i++) {
+    if (!isBlank(r.buf[i])) {
+      firstBlank = false;
+      break;
+    }
+  }
+  if (firstBlank) {
+    // The file is empty if only blanks and line ends follow, else its first line is.
+    let i = firstEnd;
+    for (;;) {
+      for (; i < r.filled; i++) {
+        const c = r.buf[i];
+        if (!isBlank(c) && c !== LF) badFirstLine(file, '');
+      }
+      if (r.eof) throw emptyFile(file);
+      r.discard(r.filled);
+      i = 0;
+      r.fill();
+    }
+  }
+  const format = detectFormat(r.buf.subarray(0, r.filled), p, file);
+
+  // Then whole lines, block by block; a line cut by a read waits for the next one.
+  const st = newRowState(file, format, 0, fileBytes);
+  let estimated = false;
+  let from = format.body;
+  let carried = 0; // the first bytes of buf are a line's start (no LF)
+  for (;;) {
+    let end = r.filled;
+    if (!r.eof) {
+      end = afterLastLf(r.buf, Math.max(from, carried), r.filled);
+      if (end < 0) end = from;
+    }
+    if (end > from) {
+      const bytes = r.buf.subarray(0, end);
+      if (!estimated) {
+        st.out = allocateCandles(estimateRows(bytes, from, r.eof, fileBytes - r.offset - from));
+        estimated = true;
+      }
+      st.base = r.offset;
+      parseRows(st, bytes, from);
+    }
+    if (r.eof) break;
+    r.discard(end);
+    carried = r.filled;
+    from = 0;
+    r.fill();
+  }
+  return finishRows(st);
 }
