@@ -13,14 +13,20 @@ const work = path.join(tmpdir(), 'btcbot-bench');
 mkdirSync(work, { recursive: true });
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-// Reports the child's peak RSS on exit without touching the program under test.
-const rssHook = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))`;
+// Children run on this Node (its directory first on PATH, for the bin's shebang) and report
+// their peak RSS through bench/rss-hook.mjs.
+const childEnv = {
+  ...process.env,
+  PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
+  NODE_OPTIONS: `--import=${path.join(root, 'bench/rss-hook.mjs')}`,
+};
 
-function timeProcess(args) {
+/** Runs `command args` `runs` times; the fastest run's wall time, peak RSS and stdout. */
+function timeProcess(command, args) {
   let best;
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint();
-    const child = spawnSync(process.execPath, ['--import', rssHook, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const child = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: childEnv });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (child.status !== 0) throw new Error(`${args.join(' ')} failed:\n${child.stderr}`);
     const rssMb = Number(/maxrss (\d+)/.exec(child.stderr)[1]) / 1024;
@@ -60,8 +66,9 @@ if (existsSync(real)) {
 const plainLoop = path.join(root, 'bench/plain-loop.mjs');
 console.log(`node ${process.version}, best of ${runs} runs each\n`);
 for (const c of cases) {
-  const bot = timeProcess([path.join(root, 'dist/cli/main.js'), 'backtest', '--config', c.grid.file, '--data', c.data, '--json']);
-  const plain = timeProcess([plainLoop, c.grid.file, c.data]);
+  // The installed command itself (its shebang sets the Node flags), as a user runs it.
+  const bot = timeProcess(path.join(root, 'dist/cli/main.js'), ['backtest', '--config', c.grid.file, '--data', c.data, '--json']);
+  const plain = timeProcess(process.execPath, [plainLoop, c.grid.file, c.data]);
   const report = JSON.parse(bot.stdout);
   const agree = JSON.stringify(JSON.parse(plain.stdout).fills) === JSON.stringify(report.fills);
   console.log(`${c.name}: grid ${c.grid.config.levels} levels ${c.grid.config.lower}..${c.grid.config.upper}`);

