@@ -314,7 +314,9 @@ export class PaperExchange implements ExchangePort {
 
   private release(order: RestingOrder): void {
     const asset = order.side === 'buy' ? this.quote : this.base;
-    asset.locked = Math.max(0, asset.locked - order.locked);
+    // Locks are running sums: with the side's book empty, clear the float residue they leave.
+    const bookEmpty = (order.side === 'buy' ? this.bids : this.asks).length === 0;
+    asset.locked = bookEmpty ? 0 : Math.max(0, asset.locked - order.locked);
     order.locked = 0;
   }
 
@@ -333,8 +335,8 @@ export class PaperExchange implements ExchangePort {
       const currency = side === 'buy' ? this.market.quote : this.market.base;
       throw new ExchangeError('rejected', `insufficient funds: needs ${needed} ${currency}, ${free} free`, REJECTED_FUNDS);
     }
-    // A sell of "all base" may exceed the free base by float noise: sell what there is.
-    const executed = side === 'sell' ? Math.min(amount, free) : amount;
+    // A sell of "all base" may differ from the free base by float noise: then sell exactly what is free.
+    const executed = side === 'sell' && fits(free, amount) ? free : amount;
     const order: RestingOrder = {
       id: `P${this.nextOrderId++}`,
       clientOrderId,
