@@ -63,7 +63,7 @@ export interface GridContext {
   /** Market orders placed so far (start buys and stop sells). */
   readonly marketOrders: number;
   /** Client id of the market order the grid waits for, if any. */
-  readonly pendingMarketOrder: string | undefined;
+  readonly pendingMarketOrder: { readonly clientOrderId: string; readonly side: Side } | undefined;
   /** Base the grid holds: the starting balance plus what it bought minus what it sold. */
   readonly position: number;
   readonly stats: GridStats;
@@ -146,7 +146,7 @@ function marketOrderPlacement(context: GridContext, side: Side, amount: number):
   const sequence = context.marketOrders + 1;
   const clientOrderId = marketOrderId(context.config.id, sequence);
   return {
-    patch: { marketOrders: sequence, pendingMarketOrder: clientOrderId },
+    patch: { marketOrders: sequence, pendingMarketOrder: { clientOrderId, side } },
     intents: [{ clientOrderId, symbol: context.config.symbol, side, type: 'market', amount, level: -1 }],
   };
 }
@@ -186,10 +186,10 @@ export const gridMachine = setup({
     hasPlan: ({ context }) => context.plan !== undefined,
     gridPlaced: ({ context }) => context.gridPlaced,
     needsMarketBuy: ({ context }) => (context.plan?.marketBuyQuantity ?? 0) > 0,
-    isPendingMarketOrder: ({ context, event }) => 'intent' in event && event.intent.clientOrderId === context.pendingMarketOrder,
-    awaitsStartBuy: ({ context }) => context.pendingMarketOrder !== undefined && !context.gridPlaced,
+    isPendingMarketOrder: ({ context, event }) => 'intent' in event && event.intent.clientOrderId === context.pendingMarketOrder?.clientOrderId,
+    awaitsStartBuy: ({ context }) => context.plan !== undefined && context.pendingMarketOrder?.side === 'buy' && !context.gridPlaced,
     isLimitOrder: ({ event }) => 'intent' in event && event.intent.type === 'limit',
-    wasStopping: ({ context }) => context.plan !== undefined && context.stopReason !== undefined,
+    wasStopping: ({ context }) => context.stopReason !== undefined,
     noOrdersOut: ({ context }) => context.pendingMarketOrder === undefined && context.slots.every((slot) => slot === null),
     sellsOnStop: ({ context }) => context.sellOnStop && context.position > DUST,
   },
@@ -240,7 +240,7 @@ export const gridMachine = setup({
       const closesRoundTrip = limitFill && side === 'sell' && ref?.clientOrderId === clientOrderId && ref.roundTrip;
       return {
         slots: type === 'limit' ? withoutOrder(context.slots, level, clientOrderId) : context.slots,
-        pendingMarketOrder: clientOrderId === context.pendingMarketOrder ? undefined : context.pendingMarketOrder,
+        pendingMarketOrder: clientOrderId === context.pendingMarketOrder?.clientOrderId ? undefined : context.pendingMarketOrder,
         position: context.position + (side === 'buy' ? filled : -filled),
         stats: {
           ...stats,
@@ -279,9 +279,21 @@ export const gridMachine = setup({
       applyPlacement(enqueue, context, marketOrderPlacement(context, 'sell', context.position));
     }),
     recordFault: assign(({ event }) => ({ error: event.type === 'FAULT' ? event.reason : 'unknown fault' })),
-    recordMarketRejection: assign(({ event }) => ({
-      error: event.type === 'ORDER.REJECTED' ? `market ${event.intent.side} ${event.intent.clientOrderId} was rejected: ${event.reason}` : undefined,
-      pendingMarketOrder: undefined,
+    /** A market order failed (refused, expired or canceled): a start buy that failed leaves no run to resume. */
+    recordMarketFailure: assign(({ context, event }) => {
+      if (event.type !== 'ORDER.REJECTED' && event.type !== 'ORDER.EXPIRED' && event.type !== 'ORDER.CANCELED') return {};
+      const { side, clientOrderId } = event.intent;
+      const what = event.type === 'ORDER.REJECTED' ? `was rejected: ${event.reason}` : event.type === 'ORDER.EXPIRED' ? 'expired' : 'was canceled';
+      const startBuyFailed = side === 'buy' && !context.gridPlaced;
+      return {
+        error: `market ${side} ${clientOrderId} ${what}`,
+        pendingMarketOrder: undefined,
+        plan: startBuyFailed ? undefined : context.plan,
+      };
+    }),
+    /** A START refused while in error: say why, keep the run (RESUME can still finish it). */
+    explainRefusedStart: assign(({ context, event }) => ({
+      error: event.type === 'START' ? `cannot start: ${startProblem(context.config, event.price)}` : context.error,
     })),
     clearError: assign({ error: undefined }),
   },
@@ -331,8 +343,10 @@ export const gridMachine = setup({
           on: {
             // Base bought: place every grid order.
             'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: 'running', actions: ['bookOrder', 'placeInitialOrders'] },
-            // The start's buy was refused: nothing else is placed.
-            'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketRejection' },
+            // The start's buy was refused or expired: nothing else is placed (a partial fill is booked).
+            'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketFailure' },
+            'ORDER.EXPIRED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: ['bookOrder', 'recordMarketFailure'] },
+            'ORDER.CANCELED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: ['bookOrder', 'recordMarketFailure'] },
           },
         },
         running: {
@@ -401,8 +415,10 @@ export const gridMachine = setup({
           on: {
             // Sold: the grid is flat and stopped.
             'ORDER.FILLED': { guard: 'isPendingMarketOrder', target: '#grid.idle', actions: 'bookOrder' },
-            // The exchange refused the stop's sell: a human must look.
-            'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketRejection' },
+            // The exchange refused the stop's sell (or it expired): a human must look; RESUME retries the stop.
+            'ORDER.REJECTED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: 'recordMarketFailure' },
+            'ORDER.EXPIRED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: ['bookOrder', 'recordMarketFailure'] },
+            'ORDER.CANCELED': { guard: 'isPendingMarketOrder', target: '#grid.error', actions: ['bookOrder', 'recordMarketFailure'] },
           },
         },
       },
@@ -414,9 +430,19 @@ export const gridMachine = setup({
       on: {
         // Orders keep resting in ERROR; their fills are booked and their counters held.
         'ORDER.FILLED': [{ guard: 'isLimitOrder', actions: ['bookOrder', 'deferCounterOrder'] }, { actions: 'bookOrder' }],
-        'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped'] },
-        'ORDER.CANCELED': { actions: 'bookOrder' },
-        'ORDER.EXPIRED': { actions: 'bookOrder' },
+        'ORDER.REJECTED': [
+          // The market order it waited for failed: a start buy leaves no run to resume.
+          { guard: 'isPendingMarketOrder', actions: 'recordMarketFailure' },
+          { actions: ['bookOrder', 'countSkipped'] },
+        ],
+        'ORDER.CANCELED': [
+          { guard: 'isPendingMarketOrder', actions: ['bookOrder', 'recordMarketFailure'] },
+          { actions: 'bookOrder' },
+        ],
+        'ORDER.EXPIRED': [
+          { guard: 'isPendingMarketOrder', actions: ['bookOrder', 'recordMarketFailure'] },
+          { actions: 'bookOrder' },
+        ],
         // Recovered (operator or supervisor): carry on where the grid was.
         RESUME: [
           // It was stopping: finish the stop (cancel what is left, sell the base).
@@ -428,12 +454,12 @@ export const gridMachine = setup({
           // It was trading: place the counter-orders held back.
           { guard: 'hasPlan', target: 'active.running', actions: ['clearError', 'placeDeferredOrders'] },
         ],
-        STOP: { target: 'stopping', actions: 'rememberStop' },
+        STOP: { target: 'stopping', actions: ['clearError', 'rememberStop'] },
         START: [
-          // A fresh start after a start that was refused (no order of ours is out).
+          // A fresh start (no order of ours is out).
           { guard: and(['canStart', 'noOrdersOut']), target: 'active', actions: 'planRun' },
-          // Refused again: say why.
-          { guard: 'noOrdersOut', actions: 'rejectStart' },
+          // Refused: say why, keep whatever run there is.
+          { guard: 'noOrdersOut', actions: 'explainRefusedStart' },
         ],
       },
     },

@@ -31,7 +31,7 @@ export interface OrderInput {
   readonly intent: OrderIntent;
   /** How long a create may go unanswered before the order counts as in flight (ms). */
   readonly submitTimeoutMs?: number;
-  /** Pause between look-ups of an in-flight order that could not be looked up (ms). */
+  /** Pause before retrying a look-up or a cancel that did not get through (ms). */
   readonly lookupRetryMs?: number;
 }
 
@@ -100,6 +100,7 @@ export const orderMachine = setup({
     cancelWasRequested: ({ context }) => context.cancelRequested,
     hasFills: ({ context }) => context.filled > 0,
     isRejection: (_, error: OrderEffectError) => error.kind === 'rejected' || error.kind === 'auth',
+    isRetryable: (_, error: OrderEffectError) => error.kind === 'retryable' || error.kind === 'unknown',
     ackIsOpen: (_, ack: OrderAck | undefined) => ack?.status === 'open',
     ackIsClosed: (_, ack: OrderAck | undefined) => ack?.status === 'closed',
     ackIsCanceled: (_, ack: OrderAck | undefined) => ack?.status === 'canceled',
@@ -284,7 +285,13 @@ export const orderMachine = setup({
         // The exchange confirmed the cancel.
         onDone: { target: 'canceled' },
         onError: [
-          // The cancel failed (already filled, network): it is still ours and resting; fills may follow.
+          // The cancel did not get through (timeout, busy): try again after a pause.
+          {
+            guard: { type: 'isRetryable', params: ({ event }) => asEffectError(event.error) },
+            target: 'cancelBackoff',
+            actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) },
+          },
+          // The exchange refused the cancel (already filled, unknown): it is still ours; fills may follow.
           {
             guard: 'hasFills',
             target: 'partiallyFilled',
@@ -301,6 +308,20 @@ export const orderMachine = setup({
         ],
         EXCHANGE_CANCELED: { target: 'canceled' },
         // It expired before the cancel got there: the same end for us.
+        EXCHANGE_EXPIRED: { target: 'expired' },
+      },
+    },
+    cancelBackoff: {
+      after: {
+        // Waited out the pause: ask again.
+        lookupRetry: { target: 'pendingCancel' },
+      },
+      on: {
+        FILL: [
+          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+          { guard: 'isNewFill', actions: 'addFill' },
+        ],
+        EXCHANGE_CANCELED: { target: 'canceled' },
         EXCHANGE_EXPIRED: { target: 'expired' },
       },
     },
