@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // Generous: a failing fast-check property shrinks for a while before it reports its counterexample.
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     // The JSON report feeds the closing summary line of .ci/run.
     reporters: ['default', 'json'],

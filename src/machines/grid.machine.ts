@@ -85,7 +85,8 @@ export type GridCommandEvent =
 export type GridEvent = GridCommandEvent | OrderOutcomeEvent;
 
 const emptyStats: GridStats = { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 };
-const DUST = 1e-12;
+/** A position below this share of one order's quantity is float residue, not base to sell. */
+const DUST_SHARE = 1e-9;
 
 function startProblem(config: GridConfig, price: number): string | undefined {
   try {
@@ -159,6 +160,12 @@ function withoutOrder(slots: readonly (GridOrderRef | null)[], level: number, cl
   return next;
 }
 
+/** The position after a fill; selling the last of it leaves float residue (1e-15), which is zero. */
+function afterFill(position: number, side: Side, filled: number): number {
+  const next = side === 'buy' ? position + filled : position - filled;
+  return side === 'sell' && Math.abs(next) <= filled * 1e-9 ? 0 : next;
+}
+
 /** What the grid asks of the runtime. */
 export type GridEmitted = { type: 'order.submit'; input: OrderInput } | { type: 'order.cancel'; clientOrderId: string };
 
@@ -191,7 +198,7 @@ export const gridMachine = setup({
     isLimitOrder: ({ event }) => 'intent' in event && event.intent.type === 'limit',
     wasStopping: ({ context }) => context.stopReason !== undefined,
     noOrdersOut: ({ context }) => context.pendingMarketOrder === undefined && context.slots.every((slot) => slot === null),
-    sellsOnStop: ({ context }) => context.sellOnStop && context.position > DUST,
+    sellsOnStop: ({ context }) => context.sellOnStop && context.position > (context.plan?.quantity ?? 0) * DUST_SHARE,
   },
   actions: {
     rejectStart: assign(({ context, event }) => ({
@@ -241,7 +248,7 @@ export const gridMachine = setup({
       return {
         slots: type === 'limit' ? withoutOrder(context.slots, level, clientOrderId) : context.slots,
         pendingMarketOrder: clientOrderId === context.pendingMarketOrder?.clientOrderId ? undefined : context.pendingMarketOrder,
-        position: context.position + (side === 'buy' ? filled : -filled),
+        position: afterFill(context.position, side, filled),
         stats: {
           ...stats,
           buyFills: stats.buyFills + (limitFill && side === 'buy' ? 1 : 0),

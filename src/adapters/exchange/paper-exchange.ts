@@ -363,6 +363,8 @@ export class PaperExchange implements ExchangePort {
       this.base.total += amount;
     } else {
       this.base.total -= amount;
+      // Selling the last of the base can leave float residue (1e-15) where the wallet holds nothing.
+      if (Math.abs(this.base.total) <= amount * 1e-9) this.base.total = 0;
       this.quote.total += notional - fee;
     }
     this.feesPaidTotal += fee;
