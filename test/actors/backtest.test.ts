@@ -4,26 +4,9 @@
 // arithmetic shows up as a disagreement of both with it.
 import { describe, expect, test } from 'vitest';
 import { runBacktest, type BacktestReport } from '../../src/actors/backtest.js';
-import { allocateCandles, type CandleSeries } from '../../src/adapters/feed/candles.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { referenceBacktest, type ReferenceGridConfig } from '../reference/grid-reference.js';
-
-type Row = readonly [open: number, high: number, low: number, close: number];
-
-function series(rows: readonly Row[]): CandleSeries {
-  const s = allocateCandles(rows.length);
-  rows.forEach(([o, h, l, c], i) => {
-    s.time[i] = Date.UTC(2025, 0, 1) + i * 60_000;
-    s.open[i] = o;
-    s.high[i] = h;
-    s.low[i] = l;
-    s.close[i] = c;
-    s.volume[i] = 1;
-  });
-  return s;
-}
-
-const flat = (p: number): Row => [p, p, p, p];
+import { candlesFromRows as series, flat, type CandleRow as Row } from '../support/candle-rows.js';
 
 /** Levels 100, 125, 150, 175, 200; q = 1; no fees unless a test sets them. */
 const GRID5 = {

@@ -18,6 +18,7 @@ import { allocateCandles, sliceCandles, type CandleSeries } from '../../src/adap
 import { readCandleFile } from '../../src/adapters/feed/candle-csv.js';
 import { floorStep, nearestLevel, referenceLevels, stepDecimals, type ReferenceGridConfig } from '../reference/grid-reference.js';
 import { sharedData } from '../shared.js';
+import { candlesFromRows, type CandleRow } from '../support/candle-rows.js';
 
 export interface Scenario {
   /** The grid configuration as a user writes it (spec keys, defaults left out where the spec has one). */
@@ -457,15 +458,6 @@ export const edgyScenario: fc.Arbitrary<EdgyScenario> = fc
 
 
 /** A scenario from a raw configuration and candle rows (open, high, low, close), one minute apart: for examples. */
-export function scenarioFrom(raw: ReferenceGridConfig, rows: readonly (readonly [number, number, number, number])[]): Scenario {
-  const candles = allocateCandles(rows.length);
-  rows.forEach(([o, h, l, c], i) => {
-    candles.time[i] = T0 + i * 60_000;
-    candles.open[i] = o;
-    candles.high[i] = h;
-    candles.low[i] = l;
-    candles.close[i] = c;
-    candles.volume[i] = 1;
-  });
-  return scenario(raw, candles, 'random');
+export function scenarioFrom(raw: ReferenceGridConfig, rows: readonly CandleRow[]): Scenario {
+  return scenario(raw, candlesFromRows(rows, T0), 'random');
 }

@@ -3,7 +3,6 @@
 // Expected numbers are worked out by hand in the comments; spec: ../shared/spec/grid-semantics.md.
 
 import { describe, expect, it } from 'vitest';
-import type { CandleSeries } from '../../src/adapters/feed/candles.js';
 import {
   floorStep,
   nearestLevel,
@@ -16,32 +15,9 @@ import {
   type ReferenceSkip,
   type ReferenceTrade,
 } from './grid-reference.js';
+import { candlesFromRows, flat, type CandleRow as Row } from '../support/candle-rows.js';
 
-type Row = readonly [open: number, high: number, low: number, close: number];
-
-function series(rows: readonly Row[]): CandleSeries {
-  const n = rows.length;
-  const s = {
-    length: n,
-    time: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-  };
-  rows.forEach(([o, h, l, c], i) => {
-    s.time[i] = 1_700_000_000_000 + i * 60_000;
-    s.open[i] = o;
-    s.high[i] = h;
-    s.low[i] = l;
-    s.close[i] = c;
-    s.volume[i] = 1;
-  });
-  return s;
-}
-
-const flat = (p: number): Row => [p, p, p, p];
+const series = (rows: readonly Row[]) => candlesFromRows(rows, 1_700_000_000_000);
 
 /** Levels 100, 125, 150, 175, 200; q = 1; no fees (so sums are exact by hand). */
 const GRID5: ReferenceGridConfig = {

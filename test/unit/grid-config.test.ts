@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { loadGridConfig, parseConfigText } from '../../src/config/load-config.js';
+import { configErrorOf } from '../support/config-error.js';
 
 const MINIMAL = { symbol: 'BTC/USDT', lower: 100, upper: 200, levels: 5, investment: 1000 };
 
@@ -29,16 +30,6 @@ function problemOf(raw: unknown): string {
   const problems = problemsOf(raw);
   expect(problems).toHaveLength(1);
   return problems[0]!;
-}
-
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
 }
 
 describe('parseGridConfig: accepted grids and defaults', () => {

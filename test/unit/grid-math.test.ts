@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig, type GridConfig, type GridConfigInput } from '../../src/config/grid-config.js';
 import { counterOrderOf, gridLevels, nearestLevel, planStart, roundTripProfit } from '../../src/machines/grid-math.js';
+import { configErrorOf } from '../support/config-error.js';
 
 /** 5 arithmetic levels 100, 125, 150, 175, 200; default fees 0.001 and market filters. */
 const BASE: GridConfigInput = { symbol: 'BTC/USDT', lower: 100, upper: 200, levels: 5, investment: 1000 };
@@ -17,17 +18,6 @@ function grid(overrides: Partial<GridConfigInput> = {}): GridConfig {
 
 function levelsOf(lower: number, upper: number, levels: number, spacing: 'arithmetic' | 'geometric' = 'arithmetic', priceStep = 0.01): number[] {
   return gridLevels({ lower, upper, levels, spacing, market: { priceStep, amountStep: 0.00001, minNotional: 5 } });
-}
-
-/** The ConfigError a call throws (fails the test when it throws nothing or something else). */
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
 }
 
 describe('gridLevels', () => {
