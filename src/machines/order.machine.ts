@@ -76,6 +76,18 @@ function asEffectError(error: unknown): OrderEffectError {
   return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
 }
 
+// A fill is taken in every live state: the last part completes the order; an earlier part moves a
+// not-yet-resting order to partiallyFilled (the stream proves it reached the exchange), or is
+// added in place where the order already counts its fills.
+const takeFillToPartial = [
+  { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+  { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
+] as const;
+const takeFillInPlace = [
+  { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
+  { guard: 'isNewFill', actions: 'addFill' },
+] as const;
+
 export const orderMachine = setup({
   types: {
     context: {} as OrderContext,
@@ -187,10 +199,7 @@ export const orderMachine = setup({
       },
       on: {
         // A fill can overtake the ack on the stream.
-        FILL: [
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
-        ],
+        FILL: takeFillToPartial,
         // Remembered and carried out once the ack is in.
         CANCEL: { actions: 'requestCancel' },
       },
@@ -222,10 +231,7 @@ export const orderMachine = setup({
       },
       on: {
         // The stream proves it reached the exchange.
-        FILL: [
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
-        ],
+        FILL: takeFillToPartial,
         CANCEL: { actions: 'requestCancel' },
       },
     },
@@ -236,10 +242,7 @@ export const orderMachine = setup({
       },
       on: {
         // The stream proves it reached the exchange.
-        FILL: [
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
-        ],
+        FILL: takeFillToPartial,
         CANCEL: { actions: 'requestCancel' },
       },
     },
@@ -250,12 +253,8 @@ export const orderMachine = setup({
         target: 'pendingCancel',
       },
       on: {
-        FILL: [
-          // The last part: the order is done.
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          // Some of it: keep resting.
-          { guard: 'isNewFill', target: 'partiallyFilled', actions: 'addFill' },
-        ],
+        // The last part: the order is done; some of it: partiallyFilled, still resting.
+        FILL: takeFillToPartial,
         CANCEL: { target: 'pendingCancel' },
         // Canceled by someone else (the exchange, the user on the website).
         EXCHANGE_CANCELED: { target: 'canceled' },
@@ -269,10 +268,7 @@ export const orderMachine = setup({
         target: 'pendingCancel',
       },
       on: {
-        FILL: [
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          { guard: 'isNewFill', actions: 'addFill' },
-        ],
+        FILL: takeFillInPlace,
         CANCEL: { target: 'pendingCancel' },
         EXCHANGE_CANCELED: { target: 'canceled' },
         EXCHANGE_EXPIRED: { target: 'expired' },
@@ -302,10 +298,7 @@ export const orderMachine = setup({
       },
       on: {
         // A fill that raced the cancel still counts.
-        FILL: [
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          { guard: 'isNewFill', actions: 'addFill' },
-        ],
+        FILL: takeFillInPlace,
         EXCHANGE_CANCELED: { target: 'canceled' },
         // It expired before the cancel got there: the same end for us.
         EXCHANGE_EXPIRED: { target: 'expired' },
@@ -317,10 +310,7 @@ export const orderMachine = setup({
         lookupRetry: { target: 'pendingCancel' },
       },
       on: {
-        FILL: [
-          { guard: 'completesOrder', target: 'filled', actions: 'addFill' },
-          { guard: 'isNewFill', actions: 'addFill' },
-        ],
+        FILL: takeFillInPlace,
         EXCHANGE_CANCELED: { target: 'canceled' },
         EXCHANGE_EXPIRED: { target: 'expired' },
       },
