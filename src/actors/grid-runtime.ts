@@ -1,7 +1,7 @@
 // Joins the pure grid and order machines to the ports: the same wiring in every mode.
 //
 // - Order effects: recordIntent -> store (write ahead), placeOrder / cancelOrder / lookupOrder
-//   -> exchange port, with the port's errors passed on as { kind, message, code }.
+//   -> exchange port; the port's ExchangeError (kind, message, code) is what the order machine reads.
 // - The grid's order.submit / order.cancel requests -> one order actor per order, kept here by
 //   client order id; an order actor's output (ORDER.FILLED, ...) goes back to the grid.
 // - Own-order stream -> fills stored first (fill before counter-order), then routed to the
@@ -10,7 +10,7 @@ import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot 
 import type { GridConfig } from '../config/grid-config.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
 import { gridMachine } from '../machines/grid.machine.js';
-import { orderMachine, type OrderAck, type OrderEffectError, type OrderInput } from '../machines/order.machine.js';
+import { orderMachine, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
@@ -40,44 +40,24 @@ function toAck(order: ExchangeOrder): OrderAck {
   return { id: order.id, status: order.status, filled: order.filled };
 }
 
-/** Passes port errors on in the shape the order machine classifies; anything else is "unknown". */
-function asEffectError(error: unknown): OrderEffectError {
-  if (error instanceof Error && 'kind' in error) {
-    const { kind, code } = error as Error & { kind: OrderEffectError['kind']; code?: string };
-    return { kind, message: error.message, ...(code === undefined ? {} : { code }) };
-  }
-  return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
-}
-
-async function viaPort<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw asEffectError(error);
-  }
-}
-
 /** The order machine with its effects bound to this grid's store and exchange. */
 function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort) {
   return orderMachine.provide({
     actors: {
-      recordIntent: fromPromise<void, OrderIntent>(({ input }) => viaPort(() => store.recordIntent(gridId, input))),
-      placeOrder: fromPromise<OrderAck, OrderIntent>(({ input }) =>
-        viaPort(async () =>
-          toAck(
-            input.type === 'limit'
-              ? await exchange.createLimitOrder({ symbol: input.symbol, side: input.side, price: input.price!, amount: input.amount, clientOrderId: input.clientOrderId })
-              : await exchange.createMarketOrder({ symbol: input.symbol, side: input.side, amount: input.amount, clientOrderId: input.clientOrderId }),
-          ),
-        ),
-      ),
-      lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(({ input }) =>
-        viaPort(async () => {
-          const order = await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol);
-          return order && toAck(order);
-        }),
-      ),
-      cancelOrder: fromPromise<OrderAck, OrderIntent>(({ input }) => viaPort(async () => toAck(await exchange.cancelOrder(input.clientOrderId, input.symbol)))),
+      recordIntent: fromPromise<void, OrderIntent>(({ input }) => store.recordIntent(gridId, input)),
+      placeOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
+        const { symbol, side, amount, clientOrderId } = input;
+        return toAck(
+          input.type === 'limit'
+            ? await exchange.createLimitOrder({ symbol, side, price: input.price!, amount, clientOrderId })
+            : await exchange.createMarketOrder({ symbol, side, amount, clientOrderId }),
+        );
+      }),
+      lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async ({ input }) => {
+        const order = await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol);
+        return order && toAck(order);
+      }),
+      cancelOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => toAck(await exchange.cancelOrder(input.clientOrderId, input.symbol))),
     },
   });
 }
