@@ -113,7 +113,7 @@ export class BacktestSession {
     return new BacktestSession(config, clock, exchange, runtime, walk);
   }
 
-  /** Walks `candles` (continuing from where the walk stands). `onCandle` is called every 4096 candles. */
+  /** Walks `candles` (continuing from where the walk stands). `onProgress` is told the count done every 4096 candles. */
   async feed(candles: CandleSeries, onProgress?: (done: number) => void): Promise<void> {
     const { open, high, low, close, time } = candles;
     for (let i = 0; i < candles.length; i++) {
