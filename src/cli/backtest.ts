@@ -2,12 +2,11 @@
 // exchange, through the same grid and order actors as the live modes.
 import { parseArgs } from 'node:util';
 import { runBacktest, type BacktestReport } from '../actors/backtest.js';
-import { readCandleFile } from '../adapters/feed/candle-csv.js';
-import { generateCandles } from '../adapters/feed/candle-generator.js';
 import type { CandleSeries } from '../adapters/feed/candles.js';
 import { createLogger, type LogLevel } from '../adapters/telemetry/logger.js';
 import { loadGridConfig } from '../config/load-config.js';
 import type { GridConfig } from '../config/grid-config.js';
+import { loadCandles } from './candle-source.js';
 import { UsageError } from './usage-error.js';
 
 const help = `usage: btcbot backtest --config FILE [--data FILE] [options]
@@ -28,13 +27,6 @@ function positiveInteger(value: string | undefined, flag: string, fallback: numb
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
   return n;
-}
-
-function candlesFor(config: GridConfig, data: string | undefined, count: number, seed: number, log: (line: string) => void): CandleSeries {
-  if (data !== undefined) return readCandleFile(data);
-  const startPrice = (config.lower + config.upper) / 2;
-  log(`no --data: using ${count} generated 1-minute candles from ${startPrice} (seed ${seed})\n`);
-  return generateCandles({ count, startPrice, seed, priceStep: config.market.priceStep });
 }
 
 /** A progress bar on stderr, drawn only when stderr is a terminal. */
@@ -110,7 +102,7 @@ export async function run(args: string[]): Promise<number> {
 
   const config = await loadGridConfig(values.config, values.grid);
   const stderr = (line: string) => process.stderr.write(line);
-  const candles = candlesFor(config, values.data, positiveInteger(values.candles, '--candles', 1440), positiveInteger(values.seed, '--seed', 1), stderr);
+  const candles = loadCandles(config, { data: values.data, count: positiveInteger(values.candles, '--candles', 1440), seed: positiveInteger(values.seed, '--seed', 1) }, stderr);
   const bar = progressBar(candles.length);
   let report: BacktestReport;
   try {

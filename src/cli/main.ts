@@ -7,6 +7,7 @@ import { ConfigError } from '../config/config-error.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   backtest: { summary: 'run a grid over candles on the paper exchange and report', load: () => import('./backtest.js') },
+  run: { summary: 'run the configured grids until SIGTERM (paper mode for now)', load: () => import('./run.js') },
 };
 
 function usage(): string {

@@ -40,18 +40,24 @@ function gridEntries(document: unknown, file: string): unknown[] {
   return grids;
 }
 
-/**
- * The one grid a command runs: the only grid in the file, or the one whose `id` is `gridId`.
- * Throws ConfigError naming the file, the grid and every invalid key.
- */
-export async function loadGridConfig(file: string, gridId?: string): Promise<GridConfig> {
-  const entries = gridEntries(await readConfigFile(file), file);
+/** Every grid of a config file, validated; grid ids must be unique (they go into client order ids). */
+export function parseGrids(document: unknown, file: string): GridConfig[] {
+  const entries = gridEntries(document, file);
   const grids = entries.map((entry, i) => parseGridConfig(entry, entries.length > 1 ? `${file}: grids[${i}]: ` : `${file}: `));
   const ids = grids.map((g) => g.id);
   const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
   if (repeated !== undefined) {
     throw new ConfigError(`${file}: two grids have the id "${repeated}" (ids go into client order ids); give each grid its own "id"`);
   }
+  return grids;
+}
+
+/**
+ * The one grid a command runs: the only grid in the file, or the one whose `id` is `gridId`.
+ * Throws ConfigError naming the file, the grid and every invalid key.
+ */
+export async function loadGridConfig(file: string, gridId?: string): Promise<GridConfig> {
+  const grids = parseGrids(await readConfigFile(file), file);
   if (gridId !== undefined) {
     const grid = grids.find((g) => g.id === gridId);
     if (!grid) throw new ConfigError(`${file}: no grid with id "${gridId}" (ids: ${grids.map((g) => g.id).join(', ')})`);

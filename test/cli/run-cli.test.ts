@@ -1,0 +1,99 @@
+// `btcbot run` end to end: paper mode on generated candles as a real process, stopped by SIGTERM
+// (what Docker and Watchtower send), plus its configuration errors.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { btcbot, ensureBuilt, expectUserError, MAIN, ROOT } from './cli-harness.js';
+
+let dir: string;
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(path.join(tmpdir(), 'btcbot-run-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function config(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const GRID = `
+grids:
+  - symbol: BTC/USDT
+    lower: 95000
+    upper: 105000
+    levels: 40
+    investment: 2000
+`;
+
+interface LogLine {
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** Starts `btcbot run`, collecting its JSON log lines; resolves when it exits. */
+function startRun(file: string, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', file], { cwd: ROOT, env: { ...process.env, ...env } });
+  const lines: LogLine[] = [];
+  let buffer = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as LogLine);
+  });
+  let signaledAt = 0;
+  /** Exit code, and how long after SIGTERM the process took to exit (0 when it was not signaled). */
+  const exited = new Promise<{ code: number | null; ms: number }>((resolve) => {
+    child.on('exit', (code) => resolve({ code, ms: signaledAt ? Date.now() - signaledAt : 0 }));
+  });
+  const waitFor = async (predicate: (line: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const line = lines.find(predicate);
+      if (line) return line;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no such log line within ${timeoutMs} ms; got:\n${lines.map((l) => l.msg).join('\n')}`);
+  };
+  const terminate = (): void => {
+    signaledAt = Date.now();
+    child.kill('SIGTERM');
+  };
+  return { lines, exited, waitFor, terminate };
+}
+
+describe('btcbot run (paper mode)', () => {
+  test('trades until SIGTERM, then logs each grid report and exits 0 within 8 s', async () => {
+    const run = startRun(config('run.yaml', `mode: paper\nfeed: { speed: 500, candles: 1000000 }\n${GRID}`));
+    await run.waitFor((line) => line.msg === 'btcbot running');
+    await run.waitFor((line) => /order\(s\) filled/.test(line.msg));
+    run.terminate();
+    const { code, ms } = await run.exited;
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(8_000);
+    const report = run.lines.find((line) => line.msg === 'grid report') as (LogLine & { grid: string; report: { candles: number; fills: { buy: number; sell: number } } }) | undefined;
+    expect(report?.grid).toBe('btcusdt');
+    expect(report!.report.candles).toBeGreaterThan(0);
+    expect(report!.report.fills.buy + report!.report.fills.sell).toBeGreaterThan(0);
+  });
+
+  test('a feed that ends stops the run by itself', async () => {
+    const run = startRun(config('short.yaml', `feed: { speed: 10000, candles: 300 }\n${GRID}`));
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(run.lines.some((line) => line.msg === 'the price feed ended')).toBe(true);
+    expect(run.lines.filter((line) => line.msg === 'grid report')).toHaveLength(1);
+  });
+
+  test('a mode this build cannot run yet, or a bad service key, is a clear error (exit 2)', () => {
+    const file = config('paper.yaml', `feed: { speed: 10000, candles: 10 }\n${GRID}`);
+    expectUserError(btcbot(['run', '--config', file], ROOT, { TRADING_MODE: 'live' }), 'mode live cannot run in this build yet');
+    expectUserError(btcbot(['run', '--config', file], ROOT, { TRADING_MODE: 'moon' }), 'mode must be one of paper, demo, live (TRADING_MODE)');
+    expectUserError(btcbot(['run', '--config', config('bad.yaml', `feed: { speed: 0 }\n${GRID}`)]), 'feed.speed must be > 0');
+    expectUserError(btcbot(['run', '--config', config('typo.yaml', `mdoe: paper\n${GRID}`)]), 'mdoe');
+  });
+});
