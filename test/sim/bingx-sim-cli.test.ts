@@ -1,0 +1,64 @@
+// The simulator's command line: options, usage errors, and a run that serves until stopped.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test, vi } from 'vitest';
+import { parseSimArgs, run } from '../../src/adapters/exchange/sim/bingx-sim-cli.js';
+
+describe('btcbot sim-bingx options', () => {
+  test('defaults', () => {
+    expect(parseSimArgs([])).toEqual({
+      port: 8080,
+      market: { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 },
+      fees: { maker: 0.001, taker: 0.001 },
+      balance: { base: 0, quote: 10_000 },
+      price: 50_000,
+    });
+  });
+
+  test('every option', () => {
+    const args = ['--port', '0', '--state', '/tmp/s.json', '--symbol', 'ETH/USDC', '--price', '3000', '--base', '1', '--quote', '500'];
+    args.push('--maker', '0.0002', '--taker', '0.0005', '--price-step', '0.1', '--amount-step', '0.001', '--min-notional', '10');
+    expect(parseSimArgs(args)).toEqual({
+      port: 0,
+      statePath: '/tmp/s.json',
+      market: { symbol: 'ETH/USDC', base: 'ETH', quote: 'USDC', priceStep: 0.1, amountStep: 0.001, minNotional: 10 },
+      fees: { maker: 0.0002, taker: 0.0005 },
+      balance: { base: 1, quote: 500 },
+      price: 3000,
+    });
+    expect(parseSimArgs(['--help'])).toBe('help');
+  });
+
+  test.each([
+    [['--port', '70000'], '--port'],
+    [['--port', 'x'], '--port'],
+    [['--symbol', 'BTCUSDT'], '--symbol'],
+    [['--price', '0'], '--price'],
+    [['--maker', '-1'], '--maker'],
+    [['--bogus'], 'bogus'],
+  ])('%j is a usage error naming %s', (args, flag) => {
+    expect(() => parseSimArgs(args)).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining(flag) }));
+  });
+
+  test('run serves until stopped and writes its state file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bingx-sim-cli-'));
+    const state = path.join(dir, 'state.json');
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      let stop!: () => void;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      const running = run(['--port', '0', '--state', state], stopped);
+      await vi.waitFor(() => expect(out).toHaveBeenCalled());
+      const line = String(out.mock.calls[0]![0]);
+      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)![1]!;
+      expect(await (await fetch(`${url}/__sim/price`)).json()).toEqual({ price: 50_000 });
+      expect(existsSync(state)).toBe(true);
+      stop();
+      expect(await running).toBe(0);
+    } finally {
+      out.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
