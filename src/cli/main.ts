@@ -7,6 +7,10 @@ import { ConfigError } from '../config/config-error.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   backtest: { summary: 'run a grid over candles on the paper exchange and report', load: () => import('./backtest.js') },
+  'exchange-sim': {
+    summary: 'serve a simulated BingX spot exchange on 127.0.0.1 (point EXCHANGE_URL at it)',
+    load: () => import('../adapters/exchange/sim/bingx-sim-cli.js'),
+  },
   run: { summary: 'run the configured grids until SIGTERM (paper mode for now)', load: () => import('./run.js') },
 };
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { parseSimArgs, run } from '../../src/adapters/exchange/sim/bingx-sim-cli.js';
 
-describe('btcbot sim-bingx options', () => {
+describe('btcbot exchange-sim options', () => {
   test('defaults', () => {
     expect(parseSimArgs([])).toEqual({
       port: 8080,

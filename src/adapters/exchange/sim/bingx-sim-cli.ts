@@ -1,11 +1,11 @@
-// `btcbot sim-bingx [options]`: the BingX spot simulator as a process, until SIGINT / SIGTERM.
+// `btcbot exchange-sim [options]`: the BingX spot simulator as a process, until SIGINT / SIGTERM.
 // Point the bot at it with EXCHANGE_URL=<the printed url> (any API key and secret).
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../../cli/usage-error.js';
 import type { MarketInfo } from '../port.js';
 import { startBingxSimulator, type BingxSimulatorOptions } from './bingx-sim-server.js';
 
-export const help = `usage: btcbot sim-bingx [options]
+export const help = `usage: btcbot exchange-sim [options]
 
   --port N            TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
   --state FILE        keep orders, fills and wallet in FILE (JSON): restored at start,
