@@ -3,10 +3,10 @@
 import { parseArgs } from 'node:util';
 import { runBacktest, type BacktestReport } from '../actors/backtest.js';
 import type { CandleSeries } from '../adapters/feed/candles.js';
-import { createLogger, type LogLevel } from '../adapters/telemetry/logger.js';
 import { loadGridConfig } from '../config/load-config.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { loadCandles } from './candle-source.js';
+import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { UsageError } from './usage-error.js';
 
 const help = `usage: btcbot backtest --config FILE [--data FILE] [options]
@@ -79,8 +79,7 @@ export async function run(args: string[]): Promise<number> {
         candles: { type: 'string' },
         seed: { type: 'string' },
         json: { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'warn' },
-        'log-format': { type: 'string', default: 'text' },
+        ...logFlagOptions({ level: 'warn', format: 'text' }),
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -94,11 +93,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
-  const level = values['log-level'] as LogLevel;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn, error or silent, got "${level}"`);
-  const format = values['log-format'];
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format must be text or json, got "${format}"`);
-  const logger = createLogger({ format, level });
+  const logger = loggerFromFlags(values);
 
   const config = await loadGridConfig(values.config, values.grid);
   const stderr = (line: string) => process.stderr.write(line);

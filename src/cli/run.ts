@@ -3,10 +3,10 @@
 // settle, logs each grid's report and exits 0; a second signal exits at once.
 import { parseArgs } from 'node:util';
 import { runPaperTrading } from '../actors/paper-trading.js';
-import { createLogger, type LogLevel } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadServiceConfig } from '../config/service-config.js';
 import { loadCandles } from './candle-source.js';
+import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { UsageError } from './usage-error.js';
 
 const help = `usage: btcbot run --config FILE [options]
@@ -27,8 +27,7 @@ export async function run(args: string[]): Promise<number> {
       args,
       options: {
         config: { type: 'string' },
-        'log-level': { type: 'string', default: 'info' },
-        'log-format': { type: 'string', default: 'json' },
+        ...logFlagOptions({ level: 'info', format: 'json' }),
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -42,11 +41,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
-  const level = values['log-level'] as LogLevel;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn, error or silent, got "${level}"`);
-  const format = values['log-format'];
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format must be text or json, got "${format}"`);
-  const logger = createLogger({ format, level });
+  const logger = loggerFromFlags(values);
 
   const config = await loadServiceConfig(values.config);
   if (config.mode !== 'paper') {

@@ -255,6 +255,16 @@ export class PaperExchange implements ExchangePort {
     return { buy: this.bids.length, sell: this.asks.length };
   }
 
+  /** Every order ever accepted (open and closed), oldest first. */
+  allOrders(): ExchangeOrder[] {
+    return [...this.byClientId.values()].map((order) => view(order, this.market.symbol));
+  }
+
+  /** Every fill kept (with keepFills), oldest first. */
+  get fillLog(): readonly Fill[] {
+    return this.fills;
+  }
+
   snapshot(): PaperExchangeState {
     return structuredClone({
       price: this.price,

@@ -153,20 +153,8 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
   };
   persist();
 
-  const allOrders = (): ExchangeOrder[] =>
-    exchange.snapshot().orders.map((order) => ({
-      id: order.id,
-      clientOrderId: order.clientOrderId,
-      symbol: market.symbol,
-      side: order.side,
-      type: order.type,
-      price: order.price,
-      amount: order.amount,
-      filled: order.filled,
-      status: order.status,
-      timestamp: order.timestamp,
-    }));
-  const fills = (): Fill[] => exchange.snapshot().fills;
+  const allOrders = (): ExchangeOrder[] => exchange.allOrders();
+  const fills = (): readonly Fill[] => exchange.fillLog;
 
   const checkSymbol = (params: Params): void => {
     const symbol = required(params, 'symbol');
