@@ -1,5 +1,5 @@
 // The simulator's command line: options, usage errors, and a run that serves until stopped.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
@@ -37,8 +37,31 @@ describe('btcbot exchange-sim options', () => {
     [['--price', '0'], '--price'],
     [['--maker', '-1'], '--maker'],
     [['--bogus'], 'bogus'],
+    [['--faults', 'error=0.1,busy=3'], 'busy=3'],
+    [['--faults', 'latency=5,nope=1'], 'nope=1'],
+    [['--speed', '10'], '--data'],
+    [['--data', '/dev/null', '--speed', '0'], '--speed'],
   ])('%j is a usage error naming %s', (args, flag) => {
     expect(() => parseSimArgs(args)).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining(flag) }));
+  });
+
+  test('--faults, --data and --speed', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bingx-sim-cli-'));
+    try {
+      const file = path.join(dir, 'candles.csv');
+      writeFileSync(file, 'timestamp,open,high,low,close,volume\n60000,100,103,95,102,1\n120000,102,106,90,92,2\n');
+      const options = parseSimArgs(['--port', '0', '--data', file, '--speed', '50', '--faults', 'latency=5,busy=0.5,seed=9']);
+      if (options === 'help') throw new Error('unexpected help');
+      expect(options.faults).toEqual({ latency: 5, busy: 0.5, seed: 9 });
+      expect(options.replay?.speed).toBe(50);
+      expect(Array.from(options.replay!.candles.open)).toEqual([100, 102]);
+      expect(Array.from(options.replay!.candles.close)).toEqual([102, 92]);
+      const defaultSpeed = parseSimArgs(['--data', file]);
+      expect(defaultSpeed !== 'help' && defaultSpeed.replay?.speed).toBe(1);
+      expect(() => parseSimArgs(['--data', path.join(dir, 'missing.csv')])).toThrow(expect.objectContaining({ name: 'CandleFileError' }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('run serves until stopped and writes its state file', async () => {

@@ -2,7 +2,9 @@
 // Point the bot at it with EXCHANGE_URL=<the printed url> (any API key and secret).
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../../cli/usage-error.js';
+import { readCandleFile } from '../../feed/candle-csv.js';
 import type { MarketInfo } from '../port.js';
+import { parseFaultSpec } from './bingx-sim-faults.js';
 import { startBingxSimulator, type BingxSimulatorOptions } from './bingx-sim-server.js';
 
 export const help = `usage: btcbot exchange-sim [options]
@@ -19,8 +21,17 @@ export const help = `usage: btcbot exchange-sim [options]
   --price-step X      tick size (default 0.01)
   --amount-step X     lot size (default 0.00001)
   --min-notional X    minimum order value in quote (default 5)
+  --data FILE         replay the candles of FILE (CSV timestamp,open,high,low,close,volume or
+                      Binance klines): the first open sets the price, then each candle's path
+                      O->L->H->C (C >= O) or O->H->L->C is walked, filling resting orders
+  --speed X           replay speed in candles per second (default 1; needs --data)
+  --faults SPEC       inject faults into private requests, e.g.
+                      latency=50,error=0.1,busy=0.05,ratelimit=0.05,timeoutAfterAccept=0.02,seed=7
+                      latency and hold in ms (hold: how long a timeoutAfterAccept answer is
+                      withheld, default 30000), rates 0..1, seed an integer (default 1)
 
-Test endpoints: GET /__sim/orders, /__sim/fills, /__sim/balances, /__sim/price;
+Test endpoints: GET /__sim/orders, /__sim/fills, /__sim/balances, /__sim/price (with --data
+also the replay position);
 POST /__sim/price?price=P (jump), POST /__sim/step?target=P (walk and fill).
 `;
 
@@ -49,6 +60,9 @@ export function parseSimArgs(args: string[]): BingxSimulatorOptions | 'help' {
         'price-step': { type: 'string' },
         'amount-step': { type: 'string' },
         'min-notional': { type: 'string' },
+        data: { type: 'string' },
+        speed: { type: 'string' },
+        faults: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -68,14 +82,19 @@ export function parseSimArgs(args: string[]): BingxSimulatorOptions | 'help' {
   const priceStep = number(values['price-step'], '--price-step', 0.01, Number.MIN_VALUE);
   const amountStep = number(values['amount-step'], '--amount-step', 0.00001, Number.MIN_VALUE);
   const market: MarketInfo = { symbol, base, quote, priceStep, amountStep, minNotional: number(values['min-notional'], '--min-notional', 5) };
-  const options: BingxSimulatorOptions = {
+  if (values.speed !== undefined && values.data === undefined) throw new UsageError('--speed needs --data FILE');
+  const speed = number(values.speed, '--speed', 1, Number.MIN_VALUE);
+  let options: BingxSimulatorOptions = {
     port,
     market,
     fees: { maker: number(values.maker, '--maker', 0.001), taker: number(values.taker, '--taker', 0.001) },
     balance: { base: number(values.base, '--base', 0), quote: number(values.quote, '--quote', 10_000) },
     price: number(values.price, '--price', 50_000, Number.MIN_VALUE),
   };
-  return values.state === undefined ? options : { ...options, statePath: values.state };
+  if (values.state !== undefined) options = { ...options, statePath: values.state };
+  if (values.faults !== undefined) options = { ...options, faults: parseFaultSpec(values.faults) };
+  if (values.data !== undefined) options = { ...options, replay: { candles: readCandleFile(values.data), speed } };
+  return options;
 }
 
 /** Runs until SIGINT / SIGTERM (or `stop` resolves, for tests); exit code 0. */
@@ -86,7 +105,12 @@ export async function run(args: string[], stop?: Promise<void>): Promise<number>
     return 0;
   }
   const sim = await startBingxSimulator(options);
-  process.stdout.write(`bingx simulator: ${options.market.symbol} at ${sim.exchange.lastPrice} on ${sim.url}${options.statePath ? `, state in ${options.statePath}` : ''}\n`);
+  const extras = [
+    options.statePath ? `state in ${options.statePath}` : '',
+    options.replay ? `replaying ${options.replay.candles.length} candles at ${options.replay.speed}/s` : '',
+    options.faults ? `faults ${JSON.stringify(options.faults)}` : '',
+  ].filter((extra) => extra !== '');
+  process.stdout.write(`bingx simulator: ${options.market.symbol} at ${sim.exchange.lastPrice} on ${sim.url}${extras.map((extra) => `, ${extra}`).join('')}\n`);
   await new Promise<void>((resolve) => {
     const done = (): void => {
       process.off('SIGINT', done);

@@ -13,12 +13,19 @@
 //
 // With `statePath`, the PaperExchange snapshot is written (tmp file + rename) after every state
 // change and read back at start, so a restarted simulator keeps its orders, fills and wallet.
+//
+// With `replay`, a candle series is walked with step() at `speed` candles per second after start
+// (bingx-sim-replay.ts); GET /__sim/price then also says where the replay is. With `faults`, private
+// requests meet latency, HTTP 500s, "busy" answers, HTTP 429s and withheld order answers drawn from
+// a seeded PRNG (bingx-sim-faults.ts).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Fill } from '../../../domain/trading.js';
 import { PaperExchange, type PaperExchangeOptions, type PaperExchangeState } from '../paper-exchange.js';
 import { ExchangeError, type ExchangeOrder, type MarketInfo } from '../port.js';
+import { FaultInjector, type SimFaults } from './bingx-sim-faults.js';
+import { startReplay, type ReplayPosition, type ReplayRun, type SimReplayOptions } from './bingx-sim-replay.js';
 import {
   BingxCode,
   canceledOrder,
@@ -47,6 +54,13 @@ export interface BingxSimulatorOptions {
   readonly statePath?: string;
   /** Clock in ms (default Date.now). */
   readonly now?: () => number;
+  /**
+   * Replays candles after start: the first candle's open sets the price (walked to with step()
+   * when the state was restored), then each candle's path is walked at `speed` candles per second.
+   */
+  readonly replay?: SimReplayOptions;
+  /** Faults injected into private REST requests (default none). */
+  readonly faults?: SimFaults;
 }
 
 /** One request the simulator answered (for tests and diagnostics). */
@@ -68,6 +82,12 @@ export interface BingxSimulator {
   setPrice(price: number): void;
   /** Walks the price to `target`, filling every resting order on the way; returns the fills made. */
   step(target: number): Fill[];
+  /** Replaces the injected faults (undefined: none); the PRNG restarts from the new seed. */
+  setFaults(faults: SimFaults | undefined): void;
+  /** Where the candle replay is (undefined without `replay`). */
+  replayPosition(): ReplayPosition | undefined;
+  /** Resolves when the replay has walked every candle or the simulator closed (at once without `replay`). */
+  readonly replayFinished: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,6 +167,24 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
   const exchange = restored ? PaperExchange.restore(paperOptions, restored) : new PaperExchange(paperOptions);
   if (!restored && options.price !== undefined) exchange.setPrice(options.price);
   const calls: SimCall[] = [];
+  let faults = options.faults === undefined ? undefined : new FaultInjector(options.faults);
+  /** Releases of the waits in progress (latency, withheld answers): called on close. */
+  const waits = new Set<() => void>();
+  let closed = false;
+
+  /** Waits `ms`, or less if the client goes away or the simulator closes. */
+  const wait = (ms: number, response: ServerResponse): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const release = (): void => {
+        clearTimeout(timer);
+        waits.delete(release);
+        response.off('close', release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      waits.add(release);
+      response.once('close', release);
+    });
 
   const persist = (): void => {
     if (options.statePath !== undefined) saveState(options.statePath, exchange.snapshot());
@@ -281,12 +319,20 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
     },
   };
 
+  let replay: ReplayRun | undefined;
+  if (options.replay !== undefined && options.replay.candles.length > 0) {
+    const open = options.replay.candles.open[0]!;
+    if (restored) simulator.step(open);
+    else simulator.setPrice(open);
+    replay = startReplay(options.replay, (target) => simulator.step(target));
+  }
+
   /** Test endpoints: plain JSON, no envelope, no keys. */
   const simRoutes: Record<string, (params: Params) => unknown> = {
     'GET /__sim/orders': () => allOrders().map(({ id, clientOrderId, side, type, price, amount, filled, status, timestamp }) => ({ id, clientOrderId, side, type, price, amount, filled, status, timestamp })),
     'GET /__sim/fills': () => fills(),
     'GET /__sim/balances': async () => exchange.fetchBalance(),
-    'GET /__sim/price': () => ({ price: exchange.lastPrice }),
+    'GET /__sim/price': () => (replay === undefined ? { price: exchange.lastPrice } : { price: exchange.lastPrice, replay: replay.position() }),
     'POST /__sim/price': (params) => {
       simulator.setPrice(positiveNumber(params, 'price'));
       return { price: exchange.lastPrice };
@@ -354,6 +400,28 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
         return;
       }
     }
+    const injector = route.private ? faults : undefined;
+    if (injector !== undefined) {
+      if (injector.latency > 0) await wait(injector.latency, response);
+      if (closed || response.destroyed) return;
+      const fault = injector.beforeHandling();
+      if (fault === 'error') {
+        record(BingxCode.INTERNAL);
+        send(response, 500, fail(BingxCode.INTERNAL, 'Internal server error (simulated fault)'));
+        return;
+      }
+      if (fault === 'busy') {
+        record(BingxCode.BUSY);
+        send(response, 200, fail(BingxCode.BUSY, 'The current system is busy, please try again later (simulated fault)'));
+        return;
+      }
+      if (fault === 'rateLimit') {
+        record(429);
+        send(response, 429, fail(429, 'Too Many Requests (simulated fault)'));
+        return;
+      }
+    }
+    const withhold = injector !== undefined && key === 'POST /openApi/spot/v1/trade/order' && injector.withholdAnswer();
     let answer: BingxEnvelope;
     try {
       answer = await route.handler(params);
@@ -363,6 +431,9 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
       else answer = fail(BingxCode.INTERNAL, `internal error: ${error instanceof Error ? error.message : String(error)}`);
     }
     record(Number(answer.code));
+    // timeoutAfterAccept: the order is placed, but the client hears nothing until it gives up.
+    if (withhold && answer.code === '0' && injector !== undefined) await wait(injector.holdMs, response);
+    if (closed || response.destroyed) return;
     send(response, 200, answer);
   };
 
@@ -387,8 +458,16 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
     calls,
     setPrice: simulator.setPrice,
     step: simulator.step,
+    setFaults: (next) => {
+      faults = next === undefined ? undefined : new FaultInjector(next);
+    },
+    replayPosition: () => replay?.position(),
+    replayFinished: replay?.finished ?? Promise.resolve(),
     close: () =>
       new Promise<void>((resolve, reject) => {
+        closed = true;
+        replay?.stop();
+        for (const release of [...waits]) release();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
