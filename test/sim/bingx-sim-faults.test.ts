@@ -8,13 +8,8 @@ import { mulberry32, parseFaultSpec, type SimFaults } from '../../src/adapters/e
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
 
 const market: MarketInfo = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 };
+/** The adapter's request timeout here (ccxt's own default is 10 s). */
 const CLIENT_TIMEOUT_MS = 400;
-
-/** The real fetch, giving up after CLIENT_TIMEOUT_MS (ccxt's own timeout is 10 s). */
-const impatientFetch: typeof fetch = (input, init) => {
-  const timeout = AbortSignal.timeout(CLIENT_TIMEOUT_MS);
-  return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
-};
 
 async function rejection(promise: Promise<unknown>): Promise<ExchangeError> {
   const error = await promise.then(
@@ -37,7 +32,7 @@ const buy = (): Promise<unknown> => exchange.createLimitOrder({ symbol: 'BTC/USD
 describe('BingX simulator faults through CcxtExchange', () => {
   beforeAll(async () => {
     sim = await startBingxSimulator({ port: 0, market, fees: { maker: 0.001, taker: 0.001 }, balance: { base: 1, quote: 10_000 }, price: 50_000 });
-    exchange = await CcxtExchange.create({ exchangeId: 'bingx', apiKey: 'k', secret: 's', exchangeUrl: sim.url, fetchImplementation: impatientFetch });
+    exchange = await CcxtExchange.create({ exchangeId: 'bingx', apiKey: 'k', secret: 's', exchangeUrl: sim.url, timeoutMs: CLIENT_TIMEOUT_MS });
     await exchange.loadMarket('BTC/USDT');
   });
 

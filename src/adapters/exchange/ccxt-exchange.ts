@@ -37,6 +37,11 @@ export interface CcxtExchangeOptions {
    * so the bot can talk to a simulator.
    */
   readonly exchangeUrl?: string;
+  /**
+   * How long a request may take before it counts as timed out (ms; ccxt's default is 10 s). A
+   * timed-out create is ambiguous: the order machine looks it up by client id before any resend.
+   */
+  readonly timeoutMs?: number;
   /** Replaces the HTTP client (tests answer from recorded fixtures through it). */
   readonly fetchImplementation?: typeof fetch;
   /** A preloaded loadMarkets() snapshot (unified symbol -> ccxt market): no market request is made. */
@@ -129,6 +134,7 @@ export class CcxtExchange implements ExchangePort {
       const config: Record<string, unknown> = { enableRateLimit: true };
       if (options.apiKey !== undefined) config['apiKey'] = options.apiKey;
       if (options.secret !== undefined) config['secret'] = options.secret;
+      if (options.timeoutMs !== undefined) config['timeout'] = options.timeoutMs;
       const exchange = new ctor(config);
       if (options.fetchImplementation !== undefined) exchange.fetchImplementation = options.fetchImplementation;
       if (options.exchangeUrl !== undefined) {
