@@ -1,11 +1,11 @@
 // `btcbot backtest --config FILE [--data FILE] [--json]`: one grid over candles, on the paper
 // exchange, through the same grid and order actors as the live modes.
-import { parseArgs } from 'node:util';
 import { runBacktest, type BacktestReport } from '../actors/backtest.js';
 import type { CandleSeries } from '../adapters/feed/candles.js';
 import { loadGridConfig } from '../config/load-config.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { loadCandles } from './candle-source.js';
+import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -68,30 +68,20 @@ export function formatSummary(config: GridConfig, candles: CandleSeries, report:
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        grid: { type: 'string' },
-        data: { type: 'string' },
-        candles: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        ...logFlagOptions({ level: 'warn', format: 'text' }),
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${help}`);
-  }
-  if (values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    args,
+    {
+      config: { type: 'string' },
+      grid: { type: 'string' },
+      data: { type: 'string' },
+      candles: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      ...logFlagOptions({ level: 'warn', format: 'text' }),
+    },
+    help,
+  );
+  if (values === undefined) return 0;
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
   const logger = loggerFromFlags(values);
 

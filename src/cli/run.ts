@@ -1,11 +1,11 @@
 // `btcbot run --config FILE`: the configured grids as a long-running process, until SIGTERM or
 // SIGINT (Docker and Watchtower send SIGTERM). A first signal stops the feed, lets the actors
 // settle, logs each grid's report and exits 0; a second signal exits at once.
-import { parseArgs } from 'node:util';
 import { runPaperTrading } from '../actors/paper-trading.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadServiceConfig } from '../config/service-config.js';
 import { loadCandles } from './candle-source.js';
+import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -21,25 +21,15 @@ replayed at feed.speed candles per second, or generated candles.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        ...logFlagOptions({ level: 'info', format: 'json' }),
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${help}`);
-  }
-  if (values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  const values = parseCommandArgs(
+    args,
+    {
+      config: { type: 'string' },
+      ...logFlagOptions({ level: 'info', format: 'json' }),
+    },
+    help,
+  );
+  if (values === undefined) return 0;
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
   const logger = loggerFromFlags(values);
 
