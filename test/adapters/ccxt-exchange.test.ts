@@ -13,6 +13,7 @@ import { CcxtExchange, rebaseApiUrls } from '../../src/adapters/exchange/ccxt-ex
 import { ExchangeError } from '../../src/adapters/exchange/port.js';
 import { hasShared, sharedSkipReason } from '../shared.js';
 import { FakeHttp, recordedRequest, recordedResponse, tickSizeMarkets, type ExpectedRequest, type SeenRequest } from './ccxt-fixtures.js';
+import { exchangeErrorOf } from '../support/exchange-error.js';
 
 const skipTitle = hasShared ? '' : ` (skipped: ${sharedSkipReason})`;
 const apiKey = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
@@ -42,12 +43,7 @@ function expectMatches(seen: SeenRequest | undefined, expected: ExpectedRequest)
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ExchangeError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ExchangeError);
-  const mapped = error as ExchangeError;
+  const mapped = await exchangeErrorOf(promise);
   expect(mapped.message).not.toContain(apiKey);
   expect(mapped.message).not.toContain(secret);
   return mapped;

@@ -1,11 +1,9 @@
 // `btcbot backtest` end to end: the built CLI (dist/cli/main.js) run as a child process.
 // Checks the contract of ../shared/spec/grid-semantics.md ("Report", "Candle files") and the
 // CLI's user-error behaviour: exit code 2, one clear message on stderr, no stack trace.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { btcbot, EXAMPLE, ensureBuilt, expectNoStackTrace, expectUserError, type Run } from './cli-harness.js';
+import { useTempDir } from '../support/temp-dir.js';
 
 const REPORT_KEYS = [
   'candles',
@@ -87,20 +85,9 @@ function klineCsv(rows = CANDLES, unit = 1): string {
 }
 
 describe('btcbot backtest (built CLI)', () => {
-  let dir: string;
-  const file = (name: string, text: string): string => {
-    const full = path.join(dir, name);
-    writeFileSync(full, text);
-    return full;
-  };
-
-  beforeAll(() => {
-    ensureBuilt();
-    dir = mkdtempSync(path.join(tmpdir(), 'btcbot-cli-'));
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  beforeAll(ensureBuilt);
+  const temp = useTempDir('btcbot-cli-');
+  const file = temp.file;
 
   describe('the report', () => {
     test('--json: stdout is exactly one JSON object with the spec report keys; logs go to stderr', () => {
@@ -241,7 +228,7 @@ describe('btcbot backtest (built CLI)', () => {
 
     test('a missing, empty or header-only data file: exit 2', () => {
       const config = file('small-missing.yaml', SMALL_GRID);
-      expectUserError(btcbot(['backtest', '--config', config, '--data', path.join(dir, 'nope.csv')]), 'nope.csv: no such file');
+      expectUserError(btcbot(['backtest', '--config', config, '--data', temp.path('nope.csv')]), 'nope.csv: no such file');
       expectUserError(btcbot(['backtest', '--config', config, '--data', file('empty.csv', '')]), 'empty.csv: the file is empty');
       expectUserError(btcbot(['backtest', '--config', config, '--data', file('header-only.csv', 'timestamp,open,high,low,close,volume\n')]), 'header-only.csv:1: ');
     });
@@ -265,7 +252,7 @@ describe('btcbot backtest (built CLI)', () => {
     });
 
     test('a missing config file, invalid YAML and invalid JSON: exit 2', () => {
-      expectUserError(btcbot(['backtest', '--config', path.join(dir, 'none.yaml')]), 'none.yaml: cannot read the config file (no such file)');
+      expectUserError(btcbot(['backtest', '--config', temp.path('none.yaml')]), 'none.yaml: cannot read the config file (no such file)');
       expectUserError(btcbot(['backtest', '--config', file('syntax.yaml', 'symbol: [BTC\nlower: 1\n')]), 'syntax.yaml: not valid YAML');
       expectUserError(btcbot(['backtest', '--config', file('syntax.json', '{"symbol": }')]), 'syntax.json: not valid JSON');
     });

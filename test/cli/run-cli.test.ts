@@ -1,24 +1,12 @@
 // `btcbot run` end to end: paper mode on generated candles as a real process, stopped by SIGTERM
 // (what Docker and Watchtower send), plus its configuration errors.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { btcbot, ensureBuilt, expectUserError, MAIN, ROOT } from './cli-harness.js';
+import { useTempDir } from '../support/temp-dir.js';
 
-let dir: string;
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(path.join(tmpdir(), 'btcbot-run-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function config(name: string, text: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
+beforeAll(ensureBuilt);
+const config = useTempDir('btcbot-run-').file;
 
 const GRID = `
 grids:

@@ -3,22 +3,16 @@
 // and a seed reproduces the same faults.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CcxtExchange } from '../../src/adapters/exchange/ccxt-exchange.js';
-import { ExchangeError, type MarketInfo } from '../../src/adapters/exchange/port.js';
+import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { mulberry32, parseFaultSpec, type SimFaults } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
+import { exchangeErrorOf } from '../support/exchange-error.js';
 
 const market: MarketInfo = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 };
 /** The adapter's request timeout here (ccxt's own default is 10 s). */
 const CLIENT_TIMEOUT_MS = 400;
 
-async function rejection(promise: Promise<unknown>): Promise<ExchangeError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ExchangeError);
-  return error as ExchangeError;
-}
+const rejection = exchangeErrorOf;
 
 async function simOrders(sim: BingxSimulator): Promise<Array<{ clientOrderId: string; status: string }>> {
   return (await (await fetch(`${sim.url}/__sim/orders`)).json()) as Array<{ clientOrderId: string; status: string }>;

@@ -7,10 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CcxtExchange } from '../../src/adapters/exchange/ccxt-exchange.js';
-import { ExchangeError, type MarketInfo } from '../../src/adapters/exchange/port.js';
+import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { startBingxSimulator, type BingxSimulator, type BingxSimulatorOptions } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
 import { recordedResponse } from '../adapters/ccxt-fixtures.js';
 import { hasShared, sharedDir, sharedSkipReason } from '../shared.js';
+import { exchangeErrorOf } from '../support/exchange-error.js';
 
 const market: MarketInfo = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 };
 const fees = { maker: 0.001, taker: 0.002 };
@@ -38,14 +39,7 @@ async function connect(url: string, fetchImplementation: typeof fetch = recordin
   return CcxtExchange.create({ exchangeId: 'bingx', apiKey: 'sim-key', secret: 'sim-secret', exchangeUrl: url, fetchImplementation });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ExchangeError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ExchangeError);
-  return error as ExchangeError;
-}
+const rejection = exchangeErrorOf;
 
 /** The last successful answer (code "0") on that path. */
 function lastAnswer(pathname: string): unknown {

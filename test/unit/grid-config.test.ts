@@ -1,13 +1,12 @@
 // The grid configuration: src/config/grid-config.ts (rules and defaults of
 // ../shared/spec/grid-semantics.md "Config") and src/config/load-config.ts (files).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { loadGridConfig, parseConfigText } from '../../src/config/load-config.js';
 import { configErrorOf } from '../support/config-error.js';
+import { useTempDir } from '../support/temp-dir.js';
 
 const MINIMAL = { symbol: 'BTC/USDT', lower: 100, upper: 200, levels: 5, investment: 1000 };
 
@@ -207,19 +206,8 @@ describe('parseGridConfig: each rule names its key', () => {
 });
 
 describe('loadGridConfig', () => {
-  let dir: string;
-  const file = (name: string, text: string): string => {
-    const full = path.join(dir, name);
-    writeFileSync(full, text);
-    return full;
-  };
-
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'btcbot-config-'));
-  });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const temp = useTempDir('btcbot-config-');
+  const file = temp.file;
 
   const YAML_GRID = ['symbol: BTC/USDT', 'lower: 90000', 'upper: 110000', 'levels: 20', 'investment: 1000', 'fees:', '  maker: 0.0002', ''].join('\n');
 
@@ -310,12 +298,12 @@ describe('loadGridConfig', () => {
   });
 
   test('a missing file', async () => {
-    const missing = path.join(dir, 'nope.yaml');
+    const missing = temp.path('nope.yaml');
     expect((await rejectionOf(loadGridConfig(missing))).message).toBe(`${missing}: cannot read the config file (no such file); check the --config path`);
   });
 
   test('a directory instead of a file', async () => {
-    expect((await rejectionOf(loadGridConfig(dir))).message).toContain('cannot read the config file');
+    expect((await rejectionOf(loadGridConfig(temp.dir))).message).toContain('cannot read the config file');
   });
 
   test('invalid YAML is a clear error naming the file', async () => {

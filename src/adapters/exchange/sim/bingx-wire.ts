@@ -99,24 +99,6 @@ function totals(order: ExchangeOrder, fills: readonly Fill[]): { cost: number; f
   return { cost, fee };
 }
 
-/** An order as answered by create (POST /openApi/spot/v1/trade/order). */
-export function createdOrder(order: ExchangeOrder, market: MarketInfo, fills: readonly Fill[]): Record<string, unknown> {
-  const { cost } = totals(order, fills);
-  return {
-    symbol: marketId(market),
-    orderId: wireOrderId(order.id),
-    transactTime: String(order.timestamp),
-    price: decimal(order.price ?? 0),
-    origQty: decimal(order.amount),
-    executedQty: decimal(order.filled),
-    cummulativeQuoteQty: decimal(cost),
-    status: wireStatus(order),
-    type: order.type.toUpperCase(),
-    side: order.side.toUpperCase(),
-    clientOrderID: order.clientOrderId,
-  };
-}
-
 /** An order as answered by cancel (POST /openApi/spot/v1/trade/cancel). */
 export function canceledOrder(order: ExchangeOrder, market: MarketInfo, fills: readonly Fill[]): Record<string, unknown> {
   const { cost } = totals(order, fills);
@@ -132,6 +114,11 @@ export function canceledOrder(order: ExchangeOrder, market: MarketInfo, fills: r
     side: order.side.toUpperCase(),
     clientOrderID: order.clientOrderId,
   };
+}
+
+/** An order as answered by create (POST /openApi/spot/v1/trade/order): the cancel answer plus its time. */
+export function createdOrder(order: ExchangeOrder, market: MarketInfo, fills: readonly Fill[]): Record<string, unknown> {
+  return { ...canceledOrder(order, market, fills), transactTime: String(order.timestamp) };
 }
 
 /**
