@@ -392,14 +392,6 @@ describe('CcxtExchange without fixtures', () => {
     await expect(CcxtExchange.create({ exchangeId: 'nosuchexchange' })).rejects.toMatchObject({ code: 'BAD_EXCHANGE_ID' });
   });
 
-  test('subscribe keeps the listener (nothing is emitted until the WebSocket streams come)', async () => {
-    const exchange = await CcxtExchange.create({ exchangeId: 'bingx', fetchImplementation: new FakeHttp().fetch });
-    const unsubscribe = exchange.subscribe(() => undefined);
-    expect(exchange.listenerCount).toBe(1);
-    unsubscribe();
-    expect(exchange.listenerCount).toBe(0);
-  });
-
   test('importing the module does not load ccxt (a child node process, with a resolve hook)', () => {
     // Transpile src/ to plain JS in a temporary directory (imports keep their .js names), then
     // import the adapter in a child node whose resolve hook records every bare specifier.

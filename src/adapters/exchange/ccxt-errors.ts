@@ -11,6 +11,8 @@ interface Outcome {
 
 /** Most specific class first: the first name found along the error's chain decides. */
 const outcomes: ReadonlyArray<readonly [className: string, outcome: Outcome]> = [
+  // Our own close() of the WebSocket clients (a reconnect or shutdown) ends pending watches with it.
+  ['ExchangeClosedByUser', { kind: 'retryable', code: 'CLOSED' }],
   ['RateLimitExceeded', { kind: 'retryable', code: 'RATE_LIMIT' }],
   ['DDoSProtection', { kind: 'retryable', code: 'RATE_LIMIT' }],
   ['RequestTimeout', { kind: 'retryable', code: 'TIMEOUT' }],
@@ -68,7 +70,7 @@ function exchangeCode(message: string): string | undefined {
 export function redactSecrets(message: string, secrets: readonly string[] = []): string {
   let redacted = message;
   for (const secret of secrets) if (secret.length >= 4) redacted = redacted.split(secret).join('***');
-  return redacted.replace(/((?:signature|apikey|api_key|x-mbx-apikey|x-bx-apikey|secret|token|passphrase)["']?\s*[=:]\s*["']?)[^&\s"',}]+/gi, '$1***');
+  return redacted.replace(/((?:signature|apikey|api_key|x-mbx-apikey|x-bx-apikey|secret|token|passphrase|listenkey)["']?\s*[=:]\s*["']?)[^&\s"',}]+/gi, '$1***');
 }
 
 /** The port's view of a ccxt error: kind, a stable code, and a message with no secret in it. */

@@ -1,5 +1,6 @@
-// The live exchange adapter: the exchange port over ccxt, for any ccxt exchange id (tested on
-// bingx and binance against ccxt's recorded request/response fixtures).
+// The live exchange adapter: the exchange's requests over ccxt, for any ccxt exchange id (tested
+// on bingx and binance against ccxt's recorded request/response fixtures, and on bingx against
+// the exchange simulator), plus the WebSocket watches (ccxt pro) that ExchangeSession runs.
 //
 // ccxt is loaded lazily in `create` (`await import('ccxt')`): importing it costs ~0.4 s and
 // ~130 MB, so merely importing this module (as the CLI does for every mode) must not load it.
@@ -8,9 +9,10 @@
 // Every ccxt call goes through `call`, which turns any failure into the port's ExchangeError via
 // fromCcxtError, with the API key and secret redacted from the message.
 //
-// Own-order stream: `subscribe` keeps the listener set, but this adapter does not emit anything
-// yet; the WebSocket streams (ccxt pro watchOrders / watchMyTrades) come in a later change. Until
-// then callers must poll fetchOpenOrders / fetchFills.
+// Streams. watchTick / watchOwnOrders / watchOwnFills each resolve with the next update of their
+// stream (ccxt pro returns only what is new since the previous call). They know nothing of
+// reconnects: a dropped socket rejects them with a retryable ExchangeError, and the session
+// (src/actors/exchange-session.ts) decides what happens next; closeStreams() drops every socket.
 import type { Balances, Exchange, Market as CcxtMarketOrUndefined, Order, Trade } from 'ccxt';
 import type { Fill } from '../../domain/trading.js';
 import { fromCcxtError, redactSecrets } from './ccxt-errors.js';
@@ -18,13 +20,13 @@ import { marketInfoFromCcxt, type CcxtMarket } from './ccxt-market.js';
 import {
   type AssetBalance,
   ExchangeError,
-  type ExchangeEvent,
   type ExchangeOrder,
   type ExchangeOrderStatus,
-  type ExchangePort,
   type LimitOrderRequest,
   type MarketInfo,
   type MarketOrderRequest,
+  type StreamingExchange,
+  type Tick,
 } from './port.js';
 
 export interface CcxtExchangeOptions {
@@ -110,8 +112,7 @@ const statuses: Readonly<Record<string, ExchangeOrderStatus>> = {
   expired: 'expired',
 };
 
-export class CcxtExchange implements ExchangePort {
-  private readonly listeners = new Set<(event: ExchangeEvent) => void>();
+export class CcxtExchange implements StreamingExchange {
   /** Exchange order id -> client order id, for the fills (trades carry only the order id). */
   private readonly clientIds = new Map<string, string>();
 
@@ -264,23 +265,50 @@ export class CcxtExchange implements ExchangePort {
     return result;
   }
 
-  /**
-   * Keeps the listener; nothing is emitted yet (the WebSocket own-order streams come in a later
-   * change): poll fetchOpenOrders / fetchFills meanwhile.
-   */
-  subscribe(listener: (event: ExchangeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  // ---- streams (ccxt pro) --------------------------------------------------------------------
+
+  /** Whether ccxt has WebSocket watches of the ticker, own orders and own trades for this exchange. */
+  get canStream(): { readonly ticker: boolean; readonly own: boolean } {
+    const has = this.exchange.has as Record<string, unknown>;
+    return { ticker: has['watchTicker'] === true, own: has['watchOrders'] === true && has['watchMyTrades'] === true };
+  }
+
+  /** The last price, by REST (the start price, and the fallback while the ticker stream is down). */
+  async fetchTick(symbol: string): Promise<Tick> {
+    await this.market(symbol);
+    const ticker = await this.call((exchange) => exchange.fetchTicker(symbol));
+    return this.toTick(ticker, symbol);
+  }
+
+  /** The next ticker update of `symbol`. */
+  async watchTick(symbol: string): Promise<Tick> {
+    const ticker = await this.call((exchange) => exchange.watchTicker(symbol));
+    return this.toTick(ticker, symbol);
+  }
+
+  /** The next own-order updates of `symbol` (status changes, fills' cumulative amounts). */
+  async watchOwnOrders(symbol: string): Promise<ExchangeOrder[]> {
+    const orders = await this.call((exchange) => exchange.watchOrders(symbol));
+    return orders.map((order) => this.toPort(order, { symbol }));
+  }
+
+  /** The next own fills of `symbol`, from the exchange's execution stream. */
+  async watchOwnFills(symbol: string): Promise<Fill[]> {
+    const market = await this.market(symbol);
+    const trades = await this.call((exchange) => exchange.watchMyTrades(symbol));
+    const fills: Fill[] = [];
+    for (const trade of trades) fills.push(await this.toFill(streamedExecution(trade), market));
+    return fills;
+  }
+
+  /** Drops every WebSocket connection; pending watches reject (code CLOSED), later ones reconnect. */
+  async closeStreams(): Promise<void> {
+    await this.call((exchange) => exchange.close());
   }
 
   /** The exchange's REST and WebSocket base URLs as in use (after an EXCHANGE_URL rewrite). */
   get apiUrls(): unknown {
     return this.exchange.urls['api'];
-  }
-
-  /** Number of subscribed listeners (for tests and diagnostics). */
-  get listenerCount(): number {
-    return this.listeners.size;
   }
 
   // ---- mapping ------------------------------------------------------------------------------
@@ -312,6 +340,12 @@ export class CcxtExchange implements ExchangePort {
     };
   }
 
+  private toTick(ticker: { last?: number | undefined; close?: number | undefined; timestamp?: number | undefined }, symbol: string): Tick {
+    const price = positive(ticker.last) ?? positive(ticker.close);
+    if (price === undefined) throw new ExchangeError('unknown', `${this.exchangeId}: the ${symbol} ticker has no last price`, 'BAD_RESPONSE');
+    return { symbol, price, timestamp: finite(ticker.timestamp) ?? Date.now() };
+  }
+
   private async toFill(trade: Trade, market: Market): Promise<Fill> {
     const orderId = String(trade.order ?? '');
     const price = finite(trade.price);
@@ -333,7 +367,7 @@ export class CcxtExchange implements ExchangePort {
     return {
       tradeId: String(trade.id ?? ''),
       orderId,
-      clientOrderId: await this.clientIdOf(orderId, trade.symbol ?? market.symbol),
+      clientOrderId: await this.clientIdOf(orderId, trade.symbol ?? market.symbol, (trade.info as Record<string, unknown> | undefined)?.['c']),
       symbol: trade.symbol ?? market.symbol,
       side,
       price,
@@ -344,16 +378,37 @@ export class CcxtExchange implements ExchangePort {
     };
   }
 
-  /** The client id of an exchange order: from the orders seen, else looked up once (fetchOrder by id). */
-  private async clientIdOf(orderId: string, symbol: string): Promise<string> {
+  /**
+   * The client id of an exchange order: from the orders seen, or from the stream's execution
+   * (`c` in BingX's and Binance's executionReport), else looked up once (fetchOrder by id).
+   */
+  private async clientIdOf(orderId: string, symbol: string, streamed?: unknown): Promise<string> {
     if (orderId === '') return '';
     const cached = this.clientIds.get(orderId);
     if (cached !== undefined) return cached;
+    if (typeof streamed === 'string' && streamed !== '') {
+      this.clientIds.set(orderId, streamed);
+      return streamed;
+    }
     const order = await this.call((exchange) => exchange.fetchOrder(orderId, symbol));
     const clientOrderId = nonEmpty(order.clientOrderId) ?? '';
     this.clientIds.set(orderId, clientOrderId);
     return clientOrderId;
   }
+}
+
+/**
+ * A streamed execution as a trade of this fill alone. ccxt 4.5's bingx parses a spot
+ * executionReport's trade from `q` and `p`, the ORDER's quantity and price; the fill's own are
+ * `l` (last filled quantity) and `L` (last fill price). Other exchanges' trades pass unchanged.
+ */
+function streamedExecution(trade: Trade): Trade {
+  const info = (trade.info ?? {}) as Record<string, unknown>;
+  if (info['x'] !== 'TRADE' || info['l'] === undefined || info['L'] === undefined) return trade;
+  const amount = Number(info['l']);
+  const price = Number(info['L']);
+  if (!(amount > 0 && price > 0)) return trade;
+  return { ...trade, amount, price, cost: amount * price };
 }
 
 function nonEmpty(value: string | undefined | null): string | undefined {

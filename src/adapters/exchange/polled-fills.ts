@@ -4,7 +4,7 @@
 // trade once (de-duplicated by trade id), oldest first. A failed poll is reported and retried on
 // the next tick; nothing is lost, since each poll asks again from the last fill seen.
 import type { Fill } from '../../domain/trading.js';
-import type { ExchangeEvent, ExchangePort } from './port.js';
+import type { ExchangeEvent, ExchangePort, ExchangeRequests } from './port.js';
 
 export interface PolledFillsOptions {
   /** The symbols whose fills are polled. */
@@ -19,7 +19,7 @@ export interface PolledFillsOptions {
 /** How many trade ids are remembered for de-duplication (far more than one poll returns). */
 const SEEN_LIMIT = 10_000;
 
-export function withPolledFills(inner: ExchangePort, options: PolledFillsOptions): ExchangePort & { pollNow(): Promise<void> } {
+export function withPolledFills(inner: ExchangeRequests & Partial<Pick<ExchangePort, 'subscribe'>>, options: PolledFillsOptions): ExchangePort & { pollNow(): Promise<void> } {
   const listeners = new Set<(event: ExchangeEvent) => void>();
   const seen = new Set<string>();
   const since = new Map(options.symbols.map((symbol) => [symbol, options.since]));
@@ -60,7 +60,7 @@ export function withPolledFills(inner: ExchangePort, options: PolledFillsOptions
   };
 
   const start = (): void => {
-    unsubscribeInner = inner.subscribe(deliver);
+    unsubscribeInner = inner.subscribe?.(deliver);
     timer = setInterval(() => void pollNow(), options.intervalMs);
     timer.unref();
   };

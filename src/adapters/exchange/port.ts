@@ -67,7 +67,16 @@ export class ExchangeError extends Error {
   }
 }
 
-export interface ExchangePort {
+/** A price seen on the exchange's ticker: for display, start prices and stop triggers. */
+export interface Tick {
+  readonly symbol: string;
+  /** Last traded price. */
+  readonly price: number;
+  readonly timestamp: number;
+}
+
+/** The exchange's request side: everything but the own-order stream. */
+export interface ExchangeRequests {
   loadMarket(symbol: string): Promise<MarketInfo>;
   createLimitOrder(request: LimitOrderRequest): Promise<ExchangeOrder>;
   createMarketOrder(request: MarketOrderRequest): Promise<ExchangeOrder>;
@@ -77,6 +86,25 @@ export interface ExchangePort {
   /** Own fills, oldest first; with `since` (ms), only those at or after that time. */
   fetchFills(symbol: string, since?: number): Promise<Fill[]>;
   fetchBalance(): Promise<Record<string, AssetBalance>>;
+}
+
+export interface ExchangePort extends ExchangeRequests {
   /** Subscribes to the own-order stream; returns the unsubscribe function. */
   subscribe(listener: (event: ExchangeEvent) => void): () => void;
+}
+
+/**
+ * A live exchange's WebSocket side (ccxt pro), run by the exchange session: each watch resolves
+ * with the stream's next update and rejects with a retryable ExchangeError when its socket drops.
+ */
+export interface StreamingExchange extends ExchangeRequests {
+  readonly exchangeId: string;
+  /** Which watches the exchange has; without them the session polls REST only. */
+  readonly canStream: { readonly ticker: boolean; readonly own: boolean };
+  fetchTick(symbol: string): Promise<Tick>;
+  watchTick(symbol: string): Promise<Tick>;
+  watchOwnOrders(symbol: string): Promise<ExchangeOrder[]>;
+  watchOwnFills(symbol: string): Promise<Fill[]>;
+  /** Drops every socket: pending watches reject, the next watch reconnects. */
+  closeStreams(): Promise<void>;
 }
