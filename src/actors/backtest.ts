@@ -14,7 +14,7 @@ import { MemoryStore } from '../adapters/store/memory-store.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { startGridRuntime, type GridRuntime, type GridRuntimeSnapshot } from './grid-runtime.js';
 import { VirtualClock } from './virtual-clock.js';
-import { planStart } from '../machines/grid-math.js';
+import { planStart, reachedTrigger, type PriceTrigger } from '../machines/grid-math.js';
 
 export interface WalletReport {
   readonly base: number;
@@ -140,13 +140,12 @@ export class BacktestSession {
   }
 
   /** The stop-loss or take-profit the move to `target` crosses, if any. */
-  private crossedTrigger(target: number): { kind: 'stopLoss' | 'takeProfit'; price: number } | undefined {
+  private crossedTrigger(target: number): { kind: PriceTrigger; price: number } | undefined {
     if (!this.walk.triggersArmed) return undefined;
-    const price = this.exchange.lastPrice;
-    const { stopLoss, takeProfit } = this.config;
-    if (stopLoss !== undefined && target <= stopLoss && price > stopLoss) return { kind: 'stopLoss', price: stopLoss };
-    if (takeProfit !== undefined && target >= takeProfit && price < takeProfit) return { kind: 'takeProfit', price: takeProfit };
-    return undefined;
+    const kind = reachedTrigger(this.config, target);
+    // Reached already where the walk stands: it was crossed before (and told) or the start was beyond it.
+    if (kind === undefined || reachedTrigger(this.config, this.exchange.lastPrice) === kind) return undefined;
+    return { kind, price: this.config[kind]! };
   }
 
   /** The fast path, most segments: nothing fills and no trigger is crossed, so no actor has work. */

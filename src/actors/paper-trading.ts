@@ -1,49 +1,46 @@
-// Paper trading: every configured grid trades on its own paper exchange, against one price
-// feed walked in real time (`speed` candles per second), until the abort signal (SIGTERM /
-// SIGINT) stops it. Same machines, actors and matching as a backtest; only the pace differs.
-import { setTimeout as sleep } from 'node:timers/promises';
+// Paper trading: every configured grid trades on its own paper exchange against its price feed
+// (a candle file walked in real time in paper mode, the exchange's live ticks in demo mode) until
+// the feed ends or the abort signal (SIGTERM / SIGINT) stops it. Same machines, actors and
+// matching as a backtest; only the source and pace of the prices differ.
 import type { CandleSeries } from '../adapters/feed/candles.js';
-import { sliceCandles } from '../adapters/feed/candles.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { BacktestSession, type BacktestReport } from './backtest.js';
 
 export interface PaperTradingOptions {
   readonly grids: readonly GridConfig[];
-  readonly candles: CandleSeries;
-  /** Candles per second. */
-  readonly speed: number;
+  /** Each grid's prices: one-candle series in time order; the first one's open is the start price. */
+  readonly prices: (grid: GridConfig) => AsyncIterable<CandleSeries>;
   readonly logger: Logger;
   readonly signal: AbortSignal;
 }
 
-/** Runs until the feed ends or `signal` aborts; returns each grid's report at that point. */
+/** Runs until every feed ends or `signal` aborts; returns each started grid's report at that point. */
 export async function runPaperTrading(options: PaperTradingOptions): Promise<Map<string, BacktestReport>> {
-  const { grids, candles, speed, logger, signal } = options;
+  const { grids, prices, logger, signal } = options;
   const sessions = new Map<string, BacktestSession>();
-  try {
-    for (const grid of grids) {
-      sessions.set(grid.id, await BacktestSession.start(grid, candles.open[0]!, candles.time[0]!, { logger }));
-      logger.info({ grid: grid.id, symbol: grid.symbol, price: candles.open[0] }, 'grid started on the paper exchange');
-    }
-    const intervalMs = 1000 / speed;
-    const started = performance.now();
-    for (let i = 0; i < candles.length && !signal.aborted; i++) {
-      // Keep the pace against the wall clock, so slow candles do not make the feed drift.
-      const wait = started + i * intervalMs - performance.now();
-      if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) break;
-      const candle = sliceCandles(candles, i, i + 1);
-      for (const [id, session] of sessions) {
-        const before = session.report();
-        await session.feed(candle);
-        const after = session.report();
-        const filled = after.fills.buy + after.fills.sell - before.fills.buy - before.fills.sell;
-        if (filled > 0) logger.info({ grid: id, price: candles.close[i], fills: after.fills, roundTrips: after.roundTrips }, `${filled} order(s) filled`);
-        if (after.stopped !== null && before.stopped === null) logger.warn({ grid: id, stopped: after.stopped }, 'grid stopped by its trigger');
+
+  const tradeGrid = async (grid: GridConfig): Promise<void> => {
+    let session: BacktestSession | undefined;
+    for await (const candle of prices(grid)) {
+      if (session === undefined) {
+        session = await BacktestSession.start(grid, candle.open[0]!, candle.time[0]!, { logger });
+        sessions.set(grid.id, session);
+        logger.info({ grid: grid.id, symbol: grid.symbol, price: candle.open[0] }, 'grid started on the paper exchange');
       }
+      const before = session.report();
+      await session.feed(candle);
+      const after = session.report();
+      const filled = after.fills.buy + after.fills.sell - before.fills.buy - before.fills.sell;
+      if (filled > 0) logger.info({ grid: grid.id, price: candle.close[0], fills: after.fills, roundTrips: after.roundTrips }, `${filled} order(s) filled`);
+      if (after.stopped !== null && before.stopped === null) logger.warn({ grid: grid.id, stopped: after.stopped }, 'grid stopped by its trigger');
     }
-    if (!signal.aborted) logger.info({ candles: candles.length }, 'the price feed ended');
+    if (session === undefined) logger.warn({ grid: grid.id, symbol: grid.symbol }, 'no price arrived: the grid was not started');
+    else if (!signal.aborted) logger.info({ grid: grid.id, candles: session.report().candles }, 'the price feed ended');
+  };
+
+  try {
+    await Promise.all(grids.map(tradeGrid));
     return new Map([...sessions].map(([id, session]) => [id, session.report()]));
   } finally {
     // Orders stay resting on the exchange (here: in memory); actors are stopped cleanly.

@@ -11,7 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
     summary: 'serve a simulated BingX spot exchange on 127.0.0.1 (point EXCHANGE_URL at it)',
     load: () => import('../adapters/exchange/sim/bingx-sim-cli.js'),
   },
-  run: { summary: 'run the configured grids until SIGTERM (paper mode for now)', load: () => import('./run.js') },
+  run: { summary: 'run the configured grids until SIGTERM (paper, demo or live mode)', load: () => import('./run.js') },
 };
 
 function usage(): string {
@@ -45,6 +45,12 @@ async function main(argv: string[]): Promise<number> {
     if (isUserError(error)) {
       process.stderr.write(`btcbot ${name}: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof Error && error.name === 'ExchangeError') {
+      // Already worded for the user, without secrets; refused keys are the user's to fix (2).
+      const { kind, code } = error as Error & { kind?: string; code?: string };
+      process.stderr.write(`btcbot ${name}: the exchange failed (${kind}${code ? `, ${code}` : ''}): ${error.message}\n`);
+      return kind === 'auth' || code === 'BAD_EXCHANGE_ID' || code === 'NO_SANDBOX' ? 2 : 1;
     }
     process.stderr.write(`btcbot ${name}: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;

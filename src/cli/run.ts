@@ -1,12 +1,10 @@
 // `btcbot run --config FILE`: the configured grids as a long-running process, until SIGTERM or
 // SIGINT (Docker and Watchtower send SIGTERM). A first signal stops the feed, lets the actors
 // settle, logs each grid's report and exits 0; a second signal exits at once.
-import { runPaperTrading } from '../actors/paper-trading.js';
-import { ConfigError } from '../config/config-error.js';
 import { loadServiceConfig } from '../config/service-config.js';
-import { loadCandles } from './candle-source.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
+import { runTradingMode } from './trading-modes.js';
 import { UsageError } from './usage-error.js';
 
 const help = `usage: btcbot run --config FILE [options]
@@ -15,9 +13,17 @@ const help = `usage: btcbot run --config FILE [options]
   --log-level L     debug, info (default), warn, error or silent; logs go to stderr
   --log-format F    json (default, for Loki) or text
 
-Environment: TRADING_MODE (paper, demo, live) overrides the file's mode.
-Paper mode trades each grid on its own paper exchange against feed.data (a candle file)
-replayed at feed.speed candles per second, or generated candles.
+Modes (TRADING_MODE overrides the file's mode):
+  paper  each grid on its own paper exchange, prices from feed.data (a candle file) replayed
+         at feed.speed candles per second, or generated candles; no keys
+  demo   live prices from exchange.id (no keys), orders matched by a paper exchange; with
+         exchange.sandbox: true, test orders on the exchange's sandbox (needs sandbox keys)
+  live   real orders; needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET (or their _FILE forms)
+         and CONFIRM_LIVE_TRADING=yes (or confirmLiveTrading: true)
+
+Environment: TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
+URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
+EXCHANGE_API_SECRET[_FILE].
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -34,13 +40,6 @@ export async function run(args: string[]): Promise<number> {
   const logger = loggerFromFlags(values);
 
   const config = await loadServiceConfig(values.config);
-  if (config.mode !== 'paper') {
-    throw new ConfigError(
-      `mode ${config.mode} cannot run in this build yet: the exchange's own-order stream and the trading modes are still being built; use mode paper (TRADING_MODE=paper)`,
-    );
-  }
-  const { data, candles: count, seed } = config.feed;
-  const candles = loadCandles(config.grids[0]!, { data, count, seed }, (line) => logger.info({}, line.trim()));
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -54,8 +53,8 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    logger.info({ mode: config.mode, grids: config.grids.map((g) => g.id), speed: config.feed.speed }, 'btcbot running');
-    const reports = await runPaperTrading({ grids: config.grids, candles, speed: config.feed.speed, logger, signal: stop.signal });
+    logger.info({ mode: config.mode, grids: config.grids.map((g) => g.id), ...(config.mode === 'paper' ? { speed: config.feed.speed } : { exchange: config.exchange.id }) }, 'btcbot running');
+    const reports = await runTradingMode({ config, logger, signal: stop.signal, env: process.env });
     for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
     return 0;
   } finally {

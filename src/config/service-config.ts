@@ -1,5 +1,7 @@
 // The long-running service's configuration (`btcbot run`): the trading mode, the price feed of
-// paper mode, and the grids. Environment variables override the file (Docker stacks set them).
+// paper mode, the exchange of demo and live modes, and the grids. Environment variables override
+// the file (Docker stacks set them): TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING.
+// API keys are never in the file (its keys are checked strictly): see exchange-credentials.ts.
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import type { GridConfig } from './grid-config.js';
@@ -19,25 +21,82 @@ const serviceSchema = z.strictObject({
       seed: z.number().int({ error: 'feed.seed must be an integer' }).default(1),
     })
     .default({ speed: 1, candles: 1440, seed: 1 }),
+  exchange: z
+    .strictObject({
+      id: z.string({ error: 'exchange.id must be a ccxt exchange id such as "bingx"' }).regex(/^[a-z][a-z0-9]*$/, { error: 'exchange.id must be a ccxt exchange id such as "bingx" (lower-case letters and digits)' }).default('bingx'),
+      url: z.string({ error: 'exchange.url must be an http(s) origin' }).optional(),
+      sandbox: z.boolean({ error: 'exchange.sandbox must be true or false' }).default(false),
+      timeoutMs: z.number().int().positive({ error: 'exchange.timeoutMs must be > 0' }).default(10_000),
+      staleAfterMs: z.number().int().positive({ error: 'exchange.staleAfterMs must be > 0' }).default(30_000),
+      pollIntervalMs: z.number().int().positive({ error: 'exchange.pollIntervalMs must be > 0' }).default(5_000),
+      reconcileIntervalMs: z.number().int().positive({ error: 'exchange.reconcileIntervalMs must be > 0' }).default(60_000),
+    })
+    .default({ id: 'bingx', sandbox: false, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 60_000 }),
+  confirmLiveTrading: z.boolean({ error: 'confirmLiveTrading must be true or false' }).default(false),
 });
+
+/** Where demo and live modes trade, and how the session treats its streams. */
+export interface ExchangeSettings {
+  /** A ccxt exchange id. */
+  readonly id: string;
+  /** EXCHANGE_URL: replaces every REST and WebSocket base URL (a simulator, a proxy). */
+  readonly url?: string;
+  /** Use the exchange's sandbox (testnet) where ccxt has one: demo mode then places real test orders. */
+  readonly sandbox: boolean;
+  readonly timeoutMs: number;
+  readonly staleAfterMs: number;
+  readonly pollIntervalMs: number;
+  readonly reconcileIntervalMs: number;
+}
 
 export interface ServiceConfig {
   readonly mode: TradingMode;
   /** Paper mode's prices: a candle file replayed, or generated candles; `speed` candles per second. */
   readonly feed: { readonly data?: string; readonly speed: number; readonly candles: number; readonly seed: number };
+  readonly exchange: ExchangeSettings;
+  /** Live mode refuses to start without it (file `confirmLiveTrading: true` or env CONFIRM_LIVE_TRADING=yes). */
+  readonly confirmLiveTrading: boolean;
   readonly grids: readonly GridConfig[];
 }
+
+/** The environment's overrides, in the file's shape. */
+function overridesFrom(env: NodeJS.ProcessEnv, service: object): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  if (env.TRADING_MODE) overrides['mode'] = env.TRADING_MODE;
+  if (env.CONFIRM_LIVE_TRADING !== undefined && env.CONFIRM_LIVE_TRADING !== '') overrides['confirmLiveTrading'] = env.CONFIRM_LIVE_TRADING === 'yes';
+  const exchange = { ...((service as { exchange?: object }).exchange ?? {}) } as Record<string, unknown>;
+  if (env.EXCHANGE_ID) exchange['id'] = env.EXCHANGE_ID;
+  if (env.EXCHANGE_URL) exchange['url'] = env.EXCHANGE_URL;
+  if (Object.keys(exchange).length > 0) overrides['exchange'] = exchange;
+  return overrides;
+}
+
+const envNames: Readonly<Record<string, string>> = { mode: 'TRADING_MODE', confirmLiveTrading: 'CONFIRM_LIVE_TRADING', 'exchange.id': 'EXCHANGE_ID', 'exchange.url': 'EXCHANGE_URL' };
 
 /** Reads the service config from `file`, then applies TRADING_MODE from `env`. */
 export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceConfig> {
   const document = await readConfigFile(file);
   const grids = parseGrids(document, file);
   const service = typeof document === 'object' && document !== null && 'grids' in document ? document : {};
-  const parsed = serviceSchema.safeParse({ ...service, ...(env.TRADING_MODE ? { mode: env.TRADING_MODE } : {}) });
+  if (env.CONFIRM_LIVE_TRADING && env.CONFIRM_LIVE_TRADING !== 'yes' && env.CONFIRM_LIVE_TRADING !== 'no') {
+    throw new ConfigError(`CONFIRM_LIVE_TRADING must be "yes" or "no", not ${JSON.stringify(env.CONFIRM_LIVE_TRADING)}`);
+  }
+  const overrides = overridesFrom(env, service);
+  const parsed = serviceSchema.safeParse({ ...service, ...overrides });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${file}: ${issue.path.join('.') || 'config'}: ${issue.message}${issue.path[0] === 'mode' && env.TRADING_MODE ? ' (TRADING_MODE)' : ''}`);
+    const problems = parsed.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      const fromEnv = envNames[key] !== undefined && env[envNames[key]] ? ` (${envNames[key]})` : '';
+      return `${file}: ${key || 'config'}: ${issue.message}${fromEnv}`;
+    });
     throw new ConfigError(`invalid service configuration:\n  - ${problems.join('\n  - ')}`, problems);
   }
-  const { feed } = parsed.data;
-  return { mode: parsed.data.mode, feed: { ...feed, ...(feed.data === undefined ? {} : { data: feed.data }) }, grids };
+  const { feed, exchange } = parsed.data;
+  return {
+    mode: parsed.data.mode,
+    feed: { ...feed, ...(feed.data === undefined ? {} : { data: feed.data }) },
+    exchange: { ...exchange, ...(exchange.url === undefined ? {} : { url: exchange.url }) },
+    confirmLiveTrading: parsed.data.confirmLiveTrading,
+    grids,
+  };
 }

@@ -52,6 +52,15 @@ export function roundTripProfit(levels: readonly number[], sellLevel: number, qu
   return quantity * (levels[sellLevel]! - levels[sellLevel - 1]!);
 }
 
+export type PriceTrigger = 'stopLoss' | 'takeProfit';
+
+/** The stop-loss or take-profit that `price` has reached (at or beyond it), if any. */
+export function reachedTrigger(config: Pick<GridConfig, 'stopLoss' | 'takeProfit'>, price: number): PriceTrigger | undefined {
+  if (config.stopLoss !== undefined && price <= config.stopLoss) return 'stopLoss';
+  if (config.takeProfit !== undefined && price >= config.takeProfit) return 'takeProfit';
+  return undefined;
+}
+
 export interface StartPlan {
   readonly levels: readonly number[];
   readonly startPrice: number;

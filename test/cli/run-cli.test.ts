@@ -77,9 +77,15 @@ describe('btcbot run (paper mode)', () => {
     expect(run.lines.filter((line) => line.msg === 'grid report')).toHaveLength(1);
   });
 
-  test('a mode this build cannot run yet, or a bad service key, is a clear error (exit 2)', () => {
+  test('live mode without keys or without the confirmation, or a bad service key, is a clear error (exit 2)', () => {
     const file = config('paper.yaml', `feed: { speed: 10000, candles: 10 }\n${GRID}`);
-    expectUserError(btcbot(['run', '--config', file], ROOT, { TRADING_MODE: 'live' }), 'mode live cannot run in this build yet');
+    const noKeys = { TRADING_MODE: 'live', EXCHANGE_API_KEY: '', EXCHANGE_API_SECRET: '', EXCHANGE_API_KEY_FILE: '', EXCHANGE_API_SECRET_FILE: '' };
+    expectUserError(btcbot(['run', '--config', file], ROOT, noKeys), 'live mode needs the account');
+    const keys = { ...noKeys, EXCHANGE_API_KEY: 'key-4f1a', EXCHANGE_API_SECRET: 'secret-9b2c', CONFIRM_LIVE_TRADING: '' };
+    const unconfirmed = btcbot(['run', '--config', file], ROOT, keys);
+    expectUserError(unconfirmed, 'confirm it with CONFIRM_LIVE_TRADING=yes');
+    expect(unconfirmed.stderr + unconfirmed.stdout).not.toMatch(/key-4f1a|secret-9b2c/);
+    expectUserError(btcbot(['run', '--config', file], ROOT, { TRADING_MODE: 'demo', EXCHANGE_ID: 'nosuchexchange' }), 'unknown exchange id "nosuchexchange"');
     expectUserError(btcbot(['run', '--config', file], ROOT, { TRADING_MODE: 'moon' }), 'mode must be one of paper, demo, live (TRADING_MODE)');
     expectUserError(btcbot(['run', '--config', config('bad.yaml', `feed: { speed: 0 }\n${GRID}`)]), 'feed.speed must be > 0');
     expectUserError(btcbot(['run', '--config', config('typo.yaml', `mdoe: paper\n${GRID}`)]), 'mdoe');

@@ -44,6 +44,8 @@ export interface CcxtExchangeOptions {
    * timed-out create is ambiguous: the order machine looks it up by client id before any resend.
    */
   readonly timeoutMs?: number;
+  /** Trade on the exchange's sandbox (testnet), where ccxt has one (e.g. binance); refused where it has none. */
+  readonly sandbox?: boolean;
   /** Replaces the HTTP client (tests answer from recorded fixtures through it). */
   readonly fetchImplementation?: typeof fetch;
   /** A preloaded loadMarkets() snapshot (unified symbol -> ccxt market): no market request is made. */
@@ -138,6 +140,12 @@ export class CcxtExchange implements StreamingExchange {
       if (options.timeoutMs !== undefined) config['timeout'] = options.timeoutMs;
       const exchange = new ctor(config);
       if (options.fetchImplementation !== undefined) exchange.fetchImplementation = options.fetchImplementation;
+      if (options.sandbox === true) {
+        // bingx's ccxt sandbox is its swap demo (VST): it has no spot sandbox.
+        const test = options.exchangeId === 'bingx' ? undefined : (exchange.urls as Record<string, unknown>)['test'];
+        if (test === undefined) throw new ExchangeError('unknown', `${options.exchangeId} has no sandbox in ccxt: use demo mode without exchange.sandbox (live prices, paper matching)`, 'NO_SANDBOX');
+        exchange.setSandboxMode(true);
+      }
       if (options.exchangeUrl !== undefined) {
         exchange.urls['api'] = rebaseApiUrls(exchange.urls['api'], options.exchangeUrl) as typeof exchange.urls.api;
       }

@@ -1,0 +1,151 @@
+// Live trading: every configured grid places real orders through the exchange session (live
+// mode, or demo mode on an exchange's sandbox) until the abort signal (SIGTERM / SIGINT).
+//
+// Before a grid places anything, the exchange is asked, in this order:
+// 1. the market: its price step, amount step and min notional replace the config's `market`
+//    (the exchange's filters are the ones it enforces; a difference is logged);
+// 2. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by an earlier run
+//    stop the start, since this build cannot adopt them yet (recovery from the store is the
+//    persistence work); the message says what to do;
+// 3. the price: the first tick (stream or REST);
+// 4. the balance: the free quote must cover the start buy and the resting buys.
+// Then the grid starts at that price. Every tick is checked against the stop-loss and
+// take-profit; the first one reached stops the grid (PRICE_TRIGGER), as in a backtest.
+import type { ExchangePort, Tick } from '../adapters/exchange/port.js';
+import type { StorePort } from '../adapters/store/port.js';
+import type { Logger } from '../adapters/telemetry/logger.js';
+import { ConfigError } from '../config/config-error.js';
+import type { GridConfig } from '../config/grid-config.js';
+import { planStart, reachedTrigger } from '../machines/grid-math.js';
+import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
+
+/** What the live runner needs of the session: requests, own-order stream, ticks. */
+export interface LiveSession extends ExchangePort {
+  firstTick(symbol: string, signal?: AbortSignal): Promise<Tick>;
+  onTick(listener: (tick: Tick) => void): () => void;
+}
+
+export interface LiveTradingOptions {
+  readonly grids: readonly GridConfig[];
+  readonly session: LiveSession;
+  readonly store: StorePort;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** How long an order request may stay unanswered before it is looked up (ms). */
+  readonly submitTimeoutMs?: number;
+  /** Told of each grid runtime once it started (tests and the health endpoint read them). */
+  readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
+}
+
+/** One grid's state at the end of a live run, from its own books. */
+export interface LiveGridReport {
+  readonly state: unknown;
+  readonly startPrice: number;
+  readonly lastPrice: number;
+  readonly fills: { readonly buy: number; readonly sell: number };
+  readonly roundTrips: number;
+  readonly gridProfit: number;
+  readonly fees: number;
+  readonly skippedOrders: number;
+  /** The grid's resting orders: client order id -> side@price. */
+  readonly openOrders: Readonly<Record<string, string>>;
+  readonly stopped: 'stopLoss' | 'takeProfit' | null;
+}
+
+/** Starts every grid, runs until `signal` aborts, stops the actors (orders stay resting) and reports. */
+export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
+  const { session, logger, signal } = options;
+  const started: Array<{ config: GridConfig; runtime: GridRuntime; startPrice: number; lastPrice: () => number; stopTicks: () => void }> = [];
+  try {
+    for (const grid of options.grids) {
+      const config = await withExchangeFilters(grid, session, logger);
+      await refuseLeftoverOrders(config, session);
+      const { price: startPrice } = await session.firstTick(config.symbol, signal);
+      await requireFunds(config, startPrice, session);
+      const runtime = startGridRuntime({
+        config,
+        exchange: session,
+        store: options.store,
+        logger,
+        ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }),
+      });
+      let lastPrice = startPrice;
+      let triggerSent = false;
+      const stopTicks = session.onTick((tick) => {
+        if (tick.symbol !== config.symbol) return;
+        lastPrice = tick.price;
+        const trigger = reachedTrigger(config, tick.price);
+        if (trigger === undefined || triggerSent) return;
+        triggerSent = true;
+        logger.warn({ grid: config.id, trigger, price: tick.price }, 'price trigger reached: the grid stops');
+        runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
+      });
+      runtime.actor.send({ type: 'START', price: startPrice });
+      started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopTicks });
+      logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
+      options.onStarted?.(config, runtime);
+    }
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    return new Map(started.map(({ config, runtime, startPrice, lastPrice }) => [config.id, reportOf(runtime, startPrice, lastPrice())]));
+  } finally {
+    for (const { runtime, stopTicks } of started) {
+      stopTicks();
+      runtime.stop();
+    }
+  }
+}
+
+/** The grid with the exchange's market filters (the ones it enforces). */
+async function withExchangeFilters(grid: GridConfig, session: LiveSession, logger: Logger): Promise<GridConfig> {
+  const market = await session.loadMarket(grid.symbol);
+  const filters = { priceStep: market.priceStep, amountStep: market.amountStep, minNotional: market.minNotional };
+  if (filters.priceStep !== grid.market.priceStep || filters.amountStep !== grid.market.amountStep || filters.minNotional !== grid.market.minNotional) {
+    logger.info({ grid: grid.id, configured: grid.market, exchange: filters }, "the exchange's market filters replace the configured ones");
+  }
+  return { ...grid, market: filters };
+}
+
+async function refuseLeftoverOrders(config: GridConfig, session: LiveSession): Promise<void> {
+  const prefix = `bb${config.id}_`;
+  const leftovers = (await session.fetchOpenOrders(config.symbol)).filter((order) => order.clientOrderId.startsWith(prefix));
+  if (leftovers.length === 0) return;
+  const sample = leftovers.slice(0, 3).map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
+  throw new ConfigError(
+    `grid ${config.id}: ${leftovers.length} open order(s) of an earlier run are on the exchange (${sample.join('; ')}${leftovers.length > 3 ? '; ...' : ''}). ` +
+      `This build cannot adopt them yet: cancel them on the exchange, or give the grid a new id, then start again.`,
+  );
+}
+
+/** The start buys base for the sell levels (taker) and rests the buy levels (maker): quote must cover both. */
+async function requireFunds(config: GridConfig, price: number, session: LiveSession): Promise<void> {
+  const plan = planStart(config, price); // throws ConfigError for a grid that cannot start at this price
+  const { maker, taker } = config.fees;
+  const needed = plan.marketBuyQuantity * price * (1 + taker) + plan.buyLevels.reduce((sum, level) => sum + plan.quantity * plan.levels[level]! * (1 + maker), 0);
+  const quote = config.symbol.split(/[/:]/)[1] ?? '';
+  const free = (await session.fetchBalance())[quote]?.free ?? 0;
+  if (free + 1e-9 < needed) {
+    throw new ConfigError(
+      `grid ${config.id}: the account has ${free} ${quote} free, but starting at ${price} needs ${Math.ceil(needed * 100) / 100} ${quote} (the start buy for ${plan.sellLevels.length} sell levels and ${plan.buyLevels.length} resting buys); lower investment/quantityPerLevel or fund the account`,
+    );
+  }
+}
+
+function reportOf(runtime: GridRuntime, startPrice: number, lastPrice: number): LiveGridReport {
+  const { value, context } = runtime.actor.getSnapshot();
+  const openOrders: Record<string, string> = {};
+  context.slots.forEach((slot, level) => {
+    if (slot) openOrders[slot.clientOrderId] = `${slot.side}@${context.plan!.levels[level]}`;
+  });
+  return {
+    state: value,
+    startPrice,
+    lastPrice,
+    fills: { buy: context.stats.buyFills, sell: context.stats.sellFills },
+    roundTrips: context.stats.roundTrips,
+    gridProfit: context.stats.gridProfit,
+    fees: context.stats.fees,
+    skippedOrders: context.stats.skippedOrders,
+    openOrders,
+    stopped: context.stopReason === 'stopLoss' || context.stopReason === 'takeProfit' ? context.stopReason : null,
+  };
+}

@@ -1,0 +1,110 @@
+// The three trading modes of `btcbot run`, wired from the same machines and actors:
+// - paper: each grid on its own paper exchange, prices from a candle file or generated candles;
+// - demo:  the exchange's live prices (public ticker stream, no keys), orders matched by a paper
+//          exchange per grid; with exchange.sandbox, real test orders on the exchange's sandbox
+//          (e.g. Binance spot testnet) through the live code path instead;
+// - live:  real orders through the ccxt adapter; refuses to start without API keys and without
+//          the explicit confirmation, and logs a loud banner first.
+// Every mode runs until the abort signal and returns one report per grid.
+import { randomInt } from 'node:crypto';
+import { ExchangeSession } from '../actors/exchange-session.js';
+import { runLiveTrading, type LiveGridReport } from '../actors/live-trading.js';
+import { runPaperTrading } from '../actors/paper-trading.js';
+import type { BacktestReport } from '../actors/backtest.js';
+import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
+import { pacedCandles, tickCandles } from '../adapters/feed/price-feeds.js';
+import { MemoryStore } from '../adapters/store/memory-store.js';
+import type { Logger } from '../adapters/telemetry/logger.js';
+import { ConfigError } from '../config/config-error.js';
+import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
+import type { ServiceConfig } from '../config/service-config.js';
+import { loadCandles } from './candle-source.js';
+
+export type GridReports = Map<string, BacktestReport | LiveGridReport>;
+
+interface ModeContext {
+  readonly config: ServiceConfig;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export async function runTradingMode(context: ModeContext): Promise<GridReports> {
+  const { config } = context;
+  if (config.mode === 'paper') return runPaper(context);
+  if (config.mode === 'demo' && !config.exchange.sandbox) return runDemo(context);
+  return runOnExchange(context);
+}
+
+function runPaper({ config, logger, signal }: ModeContext): Promise<GridReports> {
+  const { data, candles: count, seed, speed } = config.feed;
+  const candles = loadCandles(config.grids[0]!, { data, count, seed }, (line) => logger.info({}, line.trim()));
+  return runPaperTrading({ grids: config.grids, prices: () => pacedCandles(candles, speed, signal), logger, signal });
+}
+
+async function runDemo(context: ModeContext): Promise<GridReports> {
+  const { config, logger, signal } = context;
+  const exchange = await createExchange(config, undefined);
+  logger.info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange');
+  return withSession(context, exchange, false, (session) =>
+    runPaperTrading({ grids: config.grids, prices: (grid) => tickCandles(session, grid.symbol, signal), logger, signal }),
+  );
+}
+
+/** Live mode, or demo mode on the exchange's sandbox: real orders through ccxt. */
+async function runOnExchange(context: ModeContext): Promise<GridReports> {
+  const { config, logger, signal, env } = context;
+  const credentials = exchangeCredentials(env);
+  const where = config.mode === 'live' ? 'live mode' : "demo mode on the exchange's sandbox";
+  if (credentials === undefined) {
+    throw new ConfigError(`${where} needs the account's API keys: set EXCHANGE_API_KEY and EXCHANGE_API_SECRET (or EXCHANGE_API_KEY_FILE and EXCHANGE_API_SECRET_FILE)`);
+  }
+  if (config.mode === 'live' && !config.confirmLiveTrading) {
+    throw new ConfigError('live mode places real orders with real funds: confirm it with CONFIRM_LIVE_TRADING=yes (or confirmLiveTrading: true in the config file)');
+  }
+  const exchange = await createExchange(config, credentials);
+  if (config.mode === 'live') {
+    const banner = `LIVE TRADING on ${config.exchange.id}${config.exchange.url ? ` at ${config.exchange.url}` : ''}: REAL ORDERS WITH REAL FUNDS`;
+    logger.warn({ exchange: config.exchange.id, url: config.exchange.url ?? 'default', grids: config.grids.map((grid) => grid.id) }, `${'!'.repeat(12)} ${banner} ${'!'.repeat(12)}`);
+  } else {
+    logger.info({ exchange: config.exchange.id }, "demo mode on the exchange's sandbox: test orders through the live code path");
+  }
+  return withSession(context, exchange, true, (session) =>
+    runLiveTrading({ grids: config.grids, session, store: new MemoryStore(), logger, signal, submitTimeoutMs: config.exchange.timeoutMs + 5_000 }),
+  );
+}
+
+function createExchange(config: ServiceConfig, credentials: ExchangeCredentials | undefined): Promise<CcxtExchange> {
+  const { id, url, sandbox, timeoutMs } = config.exchange;
+  return CcxtExchange.create({
+    exchangeId: id,
+    timeoutMs,
+    sandbox,
+    ...(url === undefined ? {} : { exchangeUrl: url }),
+    ...(credentials === undefined ? {} : { apiKey: credentials.apiKey, secret: credentials.secret }),
+  });
+}
+
+/** Runs `body` with a started exchange session over every grid's symbol; stops it after. */
+async function withSession<T>(context: ModeContext, exchange: CcxtExchange, own: boolean, body: (session: ExchangeSession) => Promise<T>): Promise<T> {
+  const { config, logger } = context;
+  const { staleAfterMs, pollIntervalMs, reconcileIntervalMs, timeoutMs } = config.exchange;
+  const session = new ExchangeSession({
+    exchange,
+    symbols: [...new Set(config.grids.map((grid) => grid.symbol))],
+    own,
+    since: Date.now(),
+    logger,
+    seed: randomInt(2 ** 31),
+    staleAfterMs,
+    pollIntervalMs,
+    reconcileIntervalMs,
+    connectTimeoutMs: Math.max(timeoutMs, 5_000),
+  });
+  session.start();
+  try {
+    return await body(session);
+  } finally {
+    await session.stop();
+  }
+}
