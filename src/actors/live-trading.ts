@@ -9,9 +9,11 @@
 //    persistence work); the message says what to do;
 // 3. the price: the first tick (stream or REST);
 // 4. the balance: the free quote must cover the start buy and the resting buys.
-// Then the grid starts at that price. Every tick is checked against the stop-loss and
+// A retryable failure of these requests (network, busy, rate limit) is retried with backoff; any
+// other stops the start with the exchange's message. Then the grid starts at that price. Every tick is checked against the stop-loss and
 // take-profit; the first one reached stops the grid (PRICE_TRIGGER), as in a backtest.
-import type { ExchangePort, Tick } from '../adapters/exchange/port.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort, type MarketInfo, type Tick } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
@@ -58,10 +60,11 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   const started: Array<{ config: GridConfig; runtime: GridRuntime; startPrice: number; lastPrice: () => number; stopTicks: () => void }> = [];
   try {
     for (const grid of options.grids) {
-      const config = await withExchangeFilters(grid, session, logger);
-      await refuseLeftoverOrders(config, session);
+      const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${grid.id}: ${what}`, logger, signal);
+      const config = await withExchangeFilters(grid, await patiently('market', () => session.loadMarket(grid.symbol)), logger);
+      refuseLeftoverOrders(config, await patiently('open orders', () => session.fetchOpenOrders(config.symbol)));
       const { price: startPrice } = await session.firstTick(config.symbol, signal);
-      await requireFunds(config, startPrice, session);
+      requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
       const runtime = startGridRuntime({
         config,
         exchange: session,
@@ -95,9 +98,22 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   }
 }
 
+/** Start-up requests: retryable failures are retried (0.25 s doubling to 8 s, 8 tries), others thrown. */
+async function retryRetryable<T>(request: () => Promise<T>, what: string, logger: Logger, signal: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof ExchangeError && error.kind === 'retryable') || attempt >= 8 || signal.aborted) throw error;
+      const delayMs = Math.min(8_000, 250 * 2 ** (attempt - 1));
+      logger.warn({ request: what, attempt, retryInMs: delayMs, error: error.message }, 'start-up request failed; retrying');
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}
+
 /** The grid with the exchange's market filters (the ones it enforces). */
-async function withExchangeFilters(grid: GridConfig, session: LiveSession, logger: Logger): Promise<GridConfig> {
-  const market = await session.loadMarket(grid.symbol);
+function withExchangeFilters(grid: GridConfig, market: MarketInfo, logger: Logger): GridConfig {
   const filters = { priceStep: market.priceStep, amountStep: market.amountStep, minNotional: market.minNotional };
   if (filters.priceStep !== grid.market.priceStep || filters.amountStep !== grid.market.amountStep || filters.minNotional !== grid.market.minNotional) {
     logger.info({ grid: grid.id, configured: grid.market, exchange: filters }, "the exchange's market filters replace the configured ones");
@@ -105,9 +121,9 @@ async function withExchangeFilters(grid: GridConfig, session: LiveSession, logge
   return { ...grid, market: filters };
 }
 
-async function refuseLeftoverOrders(config: GridConfig, session: LiveSession): Promise<void> {
+function refuseLeftoverOrders(config: GridConfig, openOrders: readonly ExchangeOrder[]): void {
   const prefix = `bb${config.id}_`;
-  const leftovers = (await session.fetchOpenOrders(config.symbol)).filter((order) => order.clientOrderId.startsWith(prefix));
+  const leftovers = openOrders.filter((order) => order.clientOrderId.startsWith(prefix));
   if (leftovers.length === 0) return;
   const sample = leftovers.slice(0, 3).map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
   throw new ConfigError(
@@ -117,12 +133,12 @@ async function refuseLeftoverOrders(config: GridConfig, session: LiveSession): P
 }
 
 /** The start buys base for the sell levels (taker) and rests the buy levels (maker): quote must cover both. */
-async function requireFunds(config: GridConfig, price: number, session: LiveSession): Promise<void> {
+function requireFunds(config: GridConfig, price: number, balances: Record<string, AssetBalance>): void {
   const plan = planStart(config, price); // throws ConfigError for a grid that cannot start at this price
   const { maker, taker } = config.fees;
   const needed = plan.marketBuyQuantity * price * (1 + taker) + plan.buyLevels.reduce((sum, level) => sum + plan.quantity * plan.levels[level]! * (1 + maker), 0);
   const quote = config.symbol.split(/[/:]/)[1] ?? '';
-  const free = (await session.fetchBalance())[quote]?.free ?? 0;
+  const free = balances[quote]?.free ?? 0;
   if (free + 1e-9 < needed) {
     throw new ConfigError(
       `grid ${config.id}: the account has ${free} ${quote} free, but starting at ${price} needs ${Math.ceil(needed * 100) / 100} ${quote} (the start buy for ${plan.sellLevels.length} sell levels and ${plan.buyLevels.length} resting buys); lower investment/quantityPerLevel or fund the account`,
