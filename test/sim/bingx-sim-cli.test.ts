@@ -2,8 +2,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, test, vi } from 'vitest';
-import { parseSimArgs, run } from '../../src/adapters/exchange/sim/bingx-sim-cli.js';
+import { WebSocket } from 'ws';
+import { help, parseSimArgs, run } from '../../src/adapters/exchange/sim/bingx-sim-cli.js';
 
 describe('btcbot exchange-sim options', () => {
   test('defaults', () => {
@@ -50,9 +52,9 @@ describe('btcbot exchange-sim options', () => {
     try {
       const file = path.join(dir, 'candles.csv');
       writeFileSync(file, 'timestamp,open,high,low,close,volume\n60000,100,103,95,102,1\n120000,102,106,90,92,2\n');
-      const options = parseSimArgs(['--port', '0', '--data', file, '--speed', '50', '--faults', 'latency=5,busy=0.5,seed=9']);
+      const options = parseSimArgs(['--port', '0', '--data', file, '--speed', '50', '--faults', 'latency=5,busy=0.5,insufficient=0.1,partial=0.2,dropWs=30000,seed=9']);
       if (options === 'help') throw new Error('unexpected help');
-      expect(options.faults).toEqual({ latency: 5, busy: 0.5, seed: 9 });
+      expect(options.faults).toEqual({ latency: 5, busy: 0.5, insufficient: 0.1, partial: 0.2, dropWs: 30_000, seed: 9 });
       expect(options.replay?.speed).toBe(50);
       expect(Array.from(options.replay!.candles.open)).toEqual([100, 102]);
       expect(Array.from(options.replay!.candles.close)).toEqual([102, 92]);
@@ -64,7 +66,12 @@ describe('btcbot exchange-sim options', () => {
     }
   });
 
-  test('run serves until stopped and writes its state file', async () => {
+  test('--help names every fault, the WebSocket and the test endpoints', () => {
+    for (const word of ['latency', 'error', 'busy', 'ratelimit', 'burst', 'timeoutAfterAccept', 'hold', 'insufficient', 'partial', 'dropWs', 'seed']) expect(help).toContain(word);
+    for (const word of ['/market', 'BTC-USDT@ticker', 'spot.executionReport', 'userDataStream', '/__sim/ws']) expect(help).toContain(word);
+  });
+
+  test('run serves REST and the WebSocket until stopped, and writes its state file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bingx-sim-cli-'));
     const state = path.join(dir, 'state.json');
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
@@ -77,6 +84,16 @@ describe('btcbot exchange-sim options', () => {
       const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)![1]!;
       expect(await (await fetch(`${url}/__sim/price`)).json()).toEqual({ price: 50_000 });
       expect(existsSync(state)).toBe(true);
+      const socket = new WebSocket(`${url.replace('http:', 'ws:')}/market`);
+      const ticker = new Promise<Record<string, unknown>>((resolve) =>
+        socket.on('message', (data) => {
+          const frame = JSON.parse(gunzipSync(data as Buffer).toString('utf8')) as Record<string, unknown>;
+          if (frame['dataType'] === 'BTC-USDT@ticker') resolve(frame['data'] as Record<string, unknown>);
+        }),
+      );
+      socket.on('open', () => socket.send(JSON.stringify({ id: 'cli-1', dataType: 'BTC-USDT@ticker' })));
+      expect(await ticker).toMatchObject({ e: '24hTicker', s: 'BTC-USDT', c: 50_000 });
+      socket.terminate();
       stop();
       expect(await running).toBe(0);
     } finally {

@@ -31,6 +31,13 @@ export interface PaperExchangeOptions {
   readonly now: () => number;
   /** Keep every fill for fetchFills (off in long backtests to save memory). */
   readonly keepFills?: boolean;
+  /**
+   * Partial fills (the simulator's fault injection): asked once per resting order, when the price
+   * first reaches it, with the order's amount; a base amount in (0, amount) fills only that part,
+   * and the rest waits until the price passes through the order's price or comes back to it.
+   * Anything else (or no hook) fills the order whole.
+   */
+  readonly splitFill?: (amount: number) => number | undefined;
 }
 
 interface RestingOrder {
@@ -66,6 +73,7 @@ export class PaperExchange implements ExchangePort {
   private readonly fees: { maker: number; taker: number };
   private readonly now: () => number;
   private readonly keepFills: boolean;
+  private readonly splitFill: ((amount: number) => number | undefined) | undefined;
   private price = Number.NaN;
   private readonly base = { total: 0, locked: 0 };
   private readonly quote = { total: 0, locked: 0 };
@@ -87,6 +95,7 @@ export class PaperExchange implements ExchangePort {
     this.fees = { ...options.fees };
     this.now = options.now;
     this.keepFills = options.keepFills ?? true;
+    this.splitFill = options.splitFill;
     this.base.total = options.balance.base;
     this.quote.total = options.balance.quote;
   }
@@ -105,8 +114,9 @@ export class PaperExchange implements ExchangePort {
 
   /**
    * Moves the price continuously towards `target`. Stops at the first price where resting
-   * orders fill, fills every order at exactly that price, and returns true; returns false once
-   * `target` is reached with nothing (more) to fill. Call it again until it returns false.
+   * orders fill, fills every order at exactly that price (but for a split, see splitFill), and
+   * returns true; returns false once `target` is reached with nothing (more) to fill. Call it
+   * again until it returns false.
    */
   step(target: number): boolean {
     if (target < this.price) {
@@ -116,7 +126,7 @@ export class PaperExchange implements ExchangePort {
         return false;
       }
       this.price = best.price;
-      while (this.bids.length > 0 && this.bids[this.bids.length - 1]!.price === this.price) this.fillResting(this.bids.pop()!);
+      this.fillAtPrice(this.bids);
       return true;
     }
     if (target > this.price) {
@@ -126,7 +136,7 @@ export class PaperExchange implements ExchangePort {
         return false;
       }
       this.price = best.price;
-      while (this.asks.length > 0 && this.asks[this.asks.length - 1]!.price === this.price) this.fillResting(this.asks.pop()!);
+      this.fillAtPrice(this.asks);
       return true;
     }
     return false;
@@ -330,10 +340,36 @@ export class PaperExchange implements ExchangePort {
     order.locked = 0;
   }
 
-  /** Fills a resting limit order completely at its own price (a touch fill, maker fee). */
+  /**
+   * Fills the orders of `book` resting at the current price, oldest first (the book's end). An
+   * order split by `splitFill` takes this price's liquidity: it and the orders behind it rest on.
+   */
+  private fillAtPrice(book: RestingOrder[]): void {
+    while (book.length > 0 && book[book.length - 1]!.price === this.price) {
+      const order = book[book.length - 1]!;
+      const part = this.splitFill !== undefined && order.filled === 0 ? this.splitFill(order.amount) : undefined;
+      if (part !== undefined && part > 0 && part < order.amount) {
+        this.fillPart(order, part);
+        return;
+      }
+      book.pop();
+      this.fillResting(order);
+    }
+  }
+
+  /** Fills what is left of a resting limit order at its own price (a touch fill, maker fee). */
   private fillResting(order: RestingOrder): void {
     this.release(order);
-    this.settle(order, order.price, order.amount, 'maker');
+    this.settle(order, order.price, order.amount - order.filled, 'maker', order.amount);
+  }
+
+  /** Fills `part` of a resting limit order that stays in the book, freeing the funds that part held. */
+  private fillPart(order: RestingOrder, part: number): void {
+    const asset = order.side === 'buy' ? this.quote : this.base;
+    const freed = order.side === 'buy' ? part * order.price * (1 + this.fees.maker) : part;
+    asset.locked = Math.max(0, asset.locked - freed);
+    order.locked -= freed;
+    this.settle(order, order.price, part, 'maker', part);
   }
 
   private executeMarket(clientOrderId: string, side: Side, amount: number, type: 'limit' | 'market', limitPrice: number | undefined): ExchangeOrder {
@@ -360,12 +396,12 @@ export class PaperExchange implements ExchangePort {
       locked: 0,
     };
     this.byClientId.set(clientOrderId, order);
-    this.settle(order, price, executed, 'taker');
+    this.settle(order, price, executed, 'taker', executed);
     return view(order, this.market.symbol);
   }
 
-  /** Books one complete fill: wallet, fees, order status, fill log and events. */
-  private settle(order: RestingOrder, price: number, amount: number, role: 'maker' | 'taker'): void {
+  /** Books one fill of `amount` that brings the order to `filledAfter`: wallet, fees, order status, fill log and events. */
+  private settle(order: RestingOrder, price: number, amount: number, role: 'maker' | 'taker', filledAfter: number): void {
     const notional = amount * price;
     const fee = notional * (role === 'maker' ? this.fees.maker : this.fees.taker);
     if (order.side === 'buy') {
@@ -378,8 +414,8 @@ export class PaperExchange implements ExchangePort {
       this.quote.total += notional - fee;
     }
     this.feesPaidTotal += fee;
-    order.filled = amount;
-    order.status = 'closed';
+    order.filled = filledAfter;
+    order.status = filledAfter < order.amount ? 'open' : 'closed';
     const fill: Fill = {
       tradeId: `T${this.nextTradeId++}`,
       orderId: order.id,

@@ -1,5 +1,6 @@
-// `btcbot exchange-sim [options]`: the BingX spot simulator as a process, until SIGINT / SIGTERM.
-// Point the bot at it with EXCHANGE_URL=<the printed url> (any API key and secret).
+// `btcbot exchange-sim [options]`: the BingX spot simulator (REST and WebSocket on one port) as a
+// process, until SIGINT / SIGTERM. Point the bot at it with EXCHANGE_URL=<the printed url> (any
+// API key and secret).
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../../cli/usage-error.js';
 import { readCandleFile } from '../../feed/candle-csv.js';
@@ -8,6 +9,10 @@ import { parseFaultSpec } from './bingx-sim-faults.js';
 import { startBingxSimulator, type BingxSimulatorOptions } from './bingx-sim-server.js';
 
 export const help = `usage: btcbot exchange-sim [options]
+
+BingX spot REST, and on the same port the WebSocket ws://127.0.0.1:PORT/market (the ticker
+BTC-USDT@ticker, and spot.executionReport with a listenKey from POST
+/openApi/user/auth/userDataStream); frames gzip-compressed, a ping every 5 s.
 
   --port N            TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
   --state FILE        keep orders, fills and wallet in FILE (JSON): restored at start,
@@ -25,13 +30,18 @@ export const help = `usage: btcbot exchange-sim [options]
                       Binance klines): the first open sets the price, then each candle's path
                       O->L->H->C (C >= O) or O->H->L->C is walked, filling resting orders
   --speed X           replay speed in candles per second (default 1; needs --data)
-  --faults SPEC       inject faults into private requests, e.g.
-                      latency=50,error=0.1,busy=0.05,ratelimit=0.05,timeoutAfterAccept=0.02,seed=7
-                      latency and hold in ms (hold: how long a timeoutAfterAccept answer is
-                      withheld, default 30000), rates 0..1, seed an integer (default 1)
+  --faults SPEC       inject faults, e.g. latency=50,error=0.1,busy=0.05,ratelimit=0.05,burst=3,
+                      timeoutAfterAccept=0.02,insufficient=0.05,partial=0.3,dropWs=60000,seed=7
+                      into private requests: latency (ms), error (HTTP 500), busy (100410),
+                      ratelimit (HTTP 429, lasting burst requests, default 1),
+                      timeoutAfterAccept (order placed, answer withheld for hold ms, default
+                      30000), insufficient (creation refused, 100202);
+                      partial: a resting order the price reaches fills in two parts;
+                      dropWs: every that many ms every WebSocket is cut (no close frame).
+                      Rates 0..1, seed an integer (default 1)
 
 Test endpoints: GET /__sim/orders, /__sim/fills, /__sim/balances, /__sim/price (with --data
-also the replay position);
+also the replay position), /__sim/ws (WebSocket connections and their subscriptions);
 POST /__sim/price?price=P (jump), POST /__sim/step?target=P (walk and fill).
 `;
 

@@ -1,11 +1,13 @@
 // A BingX spot exchange simulator: the subset of BingX's REST API that ccxt's bingx class (ccxt
 // 4.5) uses for loadMarkets, fetchBalance, createOrder, fetchOrder / the spot order query,
 // cancelOrder, fetchOpenOrders and fetchMyTrades, served on 127.0.0.1 with node:http, so that an
-// unmodified ccxt (its API URLs rebased with EXCHANGE_URL) trades against it.
+// unmodified ccxt (its API URLs rebased with EXCHANGE_URL) trades against it. On the same port,
+// the WebSocket that ccxt pro's bingx uses for watchTicker, watchOrders and watchMyTrades
+// (bingx-sim-ws.ts), with the listen keys of POST / PUT /openApi/user/auth/userDataStream.
 //
 // The matching engine and wallet are a PaperExchange; this module only speaks the wire format
-// (bingx-wire.ts). The price moves only when the owner calls setPrice / step (or the test
-// endpoints POST /__sim/price and /__sim/step).
+// (bingx-wire.ts, bingx-ws-wire.ts). The price moves only when the owner calls setPrice / step
+// (or the test endpoints POST /__sim/price and /__sim/step).
 //
 // Private endpoints need the X-BX-APIKEY header and a `signature` parameter (any key and any
 // signature are accepted: the simulator does not know the secret); without them the answer is
@@ -16,8 +18,9 @@
 //
 // With `replay`, a candle series is walked with step() at `speed` candles per second after start
 // (bingx-sim-replay.ts); GET /__sim/price then also says where the replay is. With `faults`, private
-// requests meet latency, HTTP 500s, "busy" answers, HTTP 429s and withheld order answers drawn from
-// a seeded PRNG (bingx-sim-faults.ts).
+// requests (the user data stream's included) meet latency, HTTP 500s, "busy" answers, HTTP 429s,
+// order creations refused for funds and withheld order answers, resting orders fill in two parts,
+// and WebSocket connections are cut, drawn from a seeded PRNG (bingx-sim-faults.ts).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,8 +28,13 @@ import type { Fill } from '../../../domain/trading.js';
 import { PaperExchange, type PaperExchangeOptions, type PaperExchangeState } from '../paper-exchange.js';
 import { ExchangeError, type ExchangeOrder, type MarketInfo } from '../port.js';
 import { FaultInjector, type SimFaults } from './bingx-sim-faults.js';
+import { ListenKeys } from './bingx-sim-listen-keys.js';
+import { MarketStats } from './bingx-sim-market-stats.js';
+import { ExecutionReports } from './bingx-sim-order-events.js';
 import { startReplay, type ReplayPosition, type ReplayRun, type SimReplayOptions } from './bingx-sim-replay.js';
+import { attachSimWebSocket } from './bingx-sim-ws.js';
 import {
+  bare,
   BingxCode,
   canceledOrder,
   createdOrder,
@@ -38,6 +46,7 @@ import {
   paperOrderId,
   wireFill,
   wireSymbol,
+  type BareAnswer,
   type BingxEnvelope,
 } from './bingx-wire.js';
 
@@ -59,8 +68,12 @@ export interface BingxSimulatorOptions {
    * when the state was restored), then each candle's path is walked at `speed` candles per second.
    */
   readonly replay?: SimReplayOptions;
-  /** Faults injected into private REST requests (default none). */
+  /** Faults injected into private REST requests, fills and WebSocket connections (default none). */
   readonly faults?: SimFaults;
+  /** Wall ms between the WebSocket server's pings (default 5000, as BingX). */
+  readonly pingIntervalMs?: number;
+  /** Wall ms between ticker frames while the price stands still (default 1000, as BingX's spot ticker). */
+  readonly tickerIntervalMs?: number;
 }
 
 /** One request the simulator answered (for tests and diagnostics). */
@@ -92,7 +105,8 @@ export interface BingxSimulator {
 }
 
 type Params = Record<string, string>;
-type Handler = (params: Params) => Promise<BingxEnvelope> | BingxEnvelope;
+type Answer = BingxEnvelope | BareAnswer;
+type Handler = (params: Params) => Promise<Answer> | Answer;
 
 interface Route {
   readonly handler: Handler;
@@ -162,12 +176,22 @@ async function paramsOf(request: IncomingMessage, url: URL): Promise<Params> {
 export async function startBingxSimulator(options: BingxSimulatorOptions): Promise<BingxSimulator> {
   const market = options.market;
   const symbolId = marketId(market);
-  const paperOptions: PaperExchangeOptions = { market, fees: options.fees, balance: options.balance, now: options.now ?? Date.now };
+  const now = options.now ?? Date.now;
+  let faults = options.faults === undefined ? undefined : new FaultInjector(options.faults);
+  const paperOptions: PaperExchangeOptions = {
+    market,
+    fees: options.fees,
+    balance: options.balance,
+    now,
+    splitFill: (amount) => faults?.splitFill(amount, market.amountStep),
+  };
   const restored = options.statePath === undefined ? undefined : loadState(options.statePath);
   const exchange = restored ? PaperExchange.restore(paperOptions, restored) : new PaperExchange(paperOptions);
   if (!restored && options.price !== undefined) exchange.setPrice(options.price);
   const calls: SimCall[] = [];
-  let faults = options.faults === undefined ? undefined : new FaultInjector(options.faults);
+  const listenKeys = new ListenKeys(now);
+  const stats = new MarketStats(now());
+  stats.price(exchange.lastPrice);
   /** Releases of the waits in progress (latency, withheld answers): called on close. */
   const waits = new Set<() => void>();
   let closed = false;
@@ -229,8 +253,8 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
     },
     'GET /openApi/swap/v2/quote/contracts': { private: false, handler: () => ok([]) },
     'GET /openApi/cswap/v1/market/contracts': { private: false, handler: () => ok([]) },
-    'GET /openApi/swap/v2/server/time': { private: false, handler: () => ok({ serverTime: paperOptions.now() }) },
-    'GET /openApi/spot/v1/server/time': { private: false, handler: () => ok({ serverTime: paperOptions.now() }) },
+    'GET /openApi/swap/v2/server/time': { private: false, handler: () => ok({ serverTime: now() }) },
+    'GET /openApi/spot/v1/server/time': { private: false, handler: () => ok({ serverTime: now() }) },
     // ---- private ----------------------------------------------------------------------------
     // loadMarkets calls fetchCurrencies when keys are set: no currency details here.
     'GET /openApi/wallets/v1/capital/config/getall': { private: true, handler: () => ok([]) },
@@ -303,18 +327,57 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
         return ok({ fills: selected.slice(-limit).map((fill) => wireFill(fill, market)) });
       },
     },
+    // ccxt pro's authenticate() reads listenKey at the top level of the answer: no envelope.
+    'POST /openApi/user/auth/userDataStream': { private: true, handler: () => bare({ listenKey: listenKeys.create() }) },
+    'PUT /openApi/user/auth/userDataStream': {
+      private: true,
+      handler: (params) => {
+        const listenKey = required(params, 'listenKey');
+        if (!listenKeys.extend(listenKey)) throw new BadParams(`Invalid parameters, err: listenKey ${listenKey} does not exist or has expired`);
+        return bare({});
+      },
+    },
+  };
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, fail(BingxCode.INTERNAL, error instanceof Error ? error.message : String(error)));
+    });
+  });
+  const ws = attachSimWebSocket(server, {
+    market,
+    listenKeys,
+    now,
+    pingIntervalMs: options.pingIntervalMs ?? 5000,
+    tickerIntervalMs: options.tickerIntervalMs ?? 1000,
+    ticker: () => stats.figures(exchange.lastPrice),
+  });
+  ws.dropEvery(options.faults?.dropWs);
+  const reports = new ExecutionReports(allOrders(), fills());
+  exchange.subscribe((event) => {
+    if (event.type === 'fill') stats.trade(event.fill.amount, event.fill.price);
+    const report = reports.report(event);
+    if (report !== undefined) ws.executionReport(report);
+  });
+
+  /** After every price change: the ticker's figures, and the pushes to its subscribers. */
+  const priceMoved = (): void => {
+    stats.price(exchange.lastPrice);
+    ws.priceChanged();
   };
 
   const simulator = {
     setPrice(price: number): void {
       exchange.setPrice(price);
       persist();
+      priceMoved();
     },
     step(target: number): Fill[] {
       const before = fills().length;
       if (!Number.isFinite(exchange.lastPrice)) exchange.setPrice(target);
       else while (exchange.step(target));
       persist();
+      priceMoved();
       return fills().slice(before);
     },
   };
@@ -332,6 +395,7 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
     'GET /__sim/orders': () => allOrders().map(({ id, clientOrderId, side, type, price, amount, filled, status, timestamp }) => ({ id, clientOrderId, side, type, price, amount, filled, status, timestamp })),
     'GET /__sim/fills': () => fills(),
     'GET /__sim/balances': async () => exchange.fetchBalance(),
+    'GET /__sim/ws': () => ({ connections: ws.connections() }),
     'GET /__sim/price': () => (replay === undefined ? { price: exchange.lastPrice } : { price: exchange.lastPrice, replay: replay.position() }),
     'POST /__sim/price': (params) => {
       simulator.setPrice(positiveNumber(params, 'price'));
@@ -421,8 +485,14 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
         return;
       }
     }
-    const withhold = injector !== undefined && key === 'POST /openApi/spot/v1/trade/order' && injector.withholdAnswer();
-    let answer: BingxEnvelope;
+    const creation = key === 'POST /openApi/spot/v1/trade/order';
+    if (injector !== undefined && creation && injector.refuseForFunds()) {
+      record(BingxCode.INSUFFICIENT_BALANCE);
+      send(response, 200, fail(BingxCode.INSUFFICIENT_BALANCE, 'Insufficient balance (simulated fault)'));
+      return;
+    }
+    const withhold = injector !== undefined && creation && injector.withholdAnswer();
+    let answer: Answer;
     try {
       answer = await route.handler(params);
     } catch (error) {
@@ -430,18 +500,14 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
       else if (error instanceof ExchangeError) answer = fail(codeOf[error.code ?? ''] ?? BingxCode.INTERNAL, error.message);
       else answer = fail(BingxCode.INTERNAL, `internal error: ${error instanceof Error ? error.message : String(error)}`);
     }
-    record(Number(answer.code));
+    const code = 'bare' in answer ? 0 : Number(answer.code);
+    record(code);
     // timeoutAfterAccept: the order is placed, but the client hears nothing until it gives up.
-    if (withhold && answer.code === '0' && injector !== undefined) await wait(injector.holdMs, response);
+    if (withhold && code === 0 && injector !== undefined) await wait(injector.holdMs, response);
     if (closed || response.destroyed) return;
-    send(response, 200, answer);
+    send(response, 200, 'bare' in answer ? answer.bare : answer);
   };
 
-  const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) send(response, 500, fail(BingxCode.INTERNAL, error instanceof Error ? error.message : String(error)));
-    });
-  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => {
@@ -460,6 +526,7 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
     step: simulator.step,
     setFaults: (next) => {
       faults = next === undefined ? undefined : new FaultInjector(next);
+      ws.dropEvery(next?.dropWs);
     },
     replayPosition: () => replay?.position(),
     replayFinished: replay?.finished ?? Promise.resolve(),
@@ -467,6 +534,7 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
       new Promise<void>((resolve, reject) => {
         closed = true;
         replay?.stop();
+        ws.close();
         for (const release of [...waits]) release();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();

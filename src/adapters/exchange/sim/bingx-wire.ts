@@ -1,7 +1,8 @@
-// BingX spot wire format for the exchange simulator: the `{ code, msg, debugMsg, data }` envelope,
-// decimal strings, order / fill / balance payloads shaped like the recorded BingX answers in
-// ccxt's static fixtures (response/bingx.json), and the error codes ccxt's bingx class maps to the
-// right error classes (exceptions.exact in ccxt's bingx.js).
+// BingX spot REST wire format for the exchange simulator: the `{ code, msg, debugMsg, data }`
+// envelope, decimal strings, order / fill / balance payloads shaped like the recorded BingX answers
+// in ccxt's static fixtures (response/bingx.json), and the error codes ccxt's bingx class maps to
+// the right error classes (exceptions.exact in ccxt's bingx.js). The WebSocket frames are in
+// bingx-ws-wire.ts.
 import type { Fill } from '../../../domain/trading.js';
 import type { ExchangeOrder, MarketInfo } from '../port.js';
 
@@ -30,6 +31,15 @@ export const BingxCode = {
   /** ExchangeError: internal error. */
   INTERNAL: 100503,
 } as const;
+
+/** An answer BingX sends without the envelope (the user data stream endpoints): the body as it is. */
+export interface BareAnswer {
+  readonly bare: Record<string, unknown>;
+}
+
+export function bare(body: Record<string, unknown>): BareAnswer {
+  return { bare: body };
+}
 
 export function ok(data: unknown): BingxEnvelope {
   return { code: '0', msg: '', debugMsg: '', data };
