@@ -23,7 +23,7 @@ export interface GridOrderRef {
   readonly roundTrip: boolean;
 }
 
-/** A counter-order decided while the grid could not place it (paused or in error). */
+/** A counter-order decided while the grid could not place it: paused, in error, or its level still taken. */
 export interface DeferredOrder {
   readonly side: Side;
   readonly level: number;
@@ -113,16 +113,27 @@ interface OrderPlacement {
   readonly intents: readonly OrderIntent[];
 }
 
-/** Decides the limit orders for `wanted`, skipping a level that already holds one (never two on a level). */
+/**
+ * Decides the limit orders for `wanted`. A level that already holds an order is never given a
+ * second one: that order waits in `deferred` and is placed once the level frees. (Fills can reach
+ * the grid out of price order when the exchange answers late: a buy at L(i-1) may be reported
+ * before the buy at L(i) the price passed first, and its counter-sell at L(i) must wait for that
+ * buy's fill instead of being lost.) A level outside the grid is skipped and counted.
+ */
 function limitOrderPlacement(context: GridContext, wanted: readonly DeferredOrder[]): OrderPlacement {
   const plan = context.plan!;
   const slots = context.slots.slice();
   const cycles = context.cycles.slice();
   const intents: OrderIntent[] = [];
+  const waiting: DeferredOrder[] = [];
   let skipped = 0;
   for (const order of wanted) {
-    if (order.level < 0 || order.level >= plan.levels.length || slots[order.level] !== null) {
+    if (order.level < 0 || order.level >= plan.levels.length) {
       skipped++;
+      continue;
+    }
+    if (slots[order.level] !== null) {
+      waiting.push(order);
       continue;
     }
     const cycle = cycles[order.level]! + 1;
@@ -140,7 +151,7 @@ function limitOrderPlacement(context: GridContext, wanted: readonly DeferredOrde
     });
   }
   const stats = skipped > 0 ? { ...context.stats, skippedOrders: context.stats.skippedOrders + skipped } : context.stats;
-  return { patch: { slots, cycles, stats }, intents };
+  return { patch: { slots, cycles, stats, deferred: waiting }, intents };
 }
 
 function marketOrderPlacement(context: GridContext, side: Side, amount: number): OrderPlacement {
@@ -262,7 +273,8 @@ export const gridMachine = setup({
     placeCounterOrder: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'ORDER.FILLED') return;
       const counter = counterOrderOf(event.intent.side, event.intent.level);
-      applyPlacement(enqueue, context, limitOrderPlacement(context, [{ ...counter, roundTrip: event.intent.side === 'buy' }]));
+      // This fill's counter first: a late-reported fill happened before the ones whose counters wait.
+      applyPlacement(enqueue, context, limitOrderPlacement(context, [{ ...counter, roundTrip: event.intent.side === 'buy' }, ...context.deferred]));
     }),
     deferCounterOrder: assign(({ context, event }) => {
       if (event.type !== 'ORDER.FILLED') return {};
@@ -270,8 +282,7 @@ export const gridMachine = setup({
       return { deferred: [...context.deferred, { ...counter, roundTrip: event.intent.side === 'buy' }] };
     }),
     placeDeferredOrders: enqueueActions(({ context, enqueue }) => {
-      const placement = limitOrderPlacement(context, context.deferred);
-      applyPlacement(enqueue, context, { ...placement, patch: { ...placement.patch, deferred: [] } });
+      if (context.deferred.length > 0) applyPlacement(enqueue, context, limitOrderPlacement(context, context.deferred));
     }),
     countSkipped: assign(({ context }) => ({ stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } })),
     rememberStop: assign(({ event }) => {
@@ -360,11 +371,11 @@ export const gridMachine = setup({
           on: {
             // The grid's one rule: answer every fill with its counter-order.
             'ORDER.FILLED': [{ guard: 'isLimitOrder', actions: ['bookOrder', 'placeCounterOrder'] }, { actions: 'bookOrder' }],
-            // Funds not free (or the order broke a filter): count it, leave the level empty.
-            'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped'] },
-            // Canceled or expired on the exchange side: book any partial fill, the level is empty now.
-            'ORDER.CANCELED': { actions: 'bookOrder' },
-            'ORDER.EXPIRED': { actions: 'bookOrder' },
+            // Funds not free (or the order broke a filter): count it, leave the level empty (an order waiting for it takes it).
+            'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped', 'placeDeferredOrders'] },
+            // Canceled or expired on the exchange side: book any partial fill, the level is empty now (an order waiting for it takes it).
+            'ORDER.CANCELED': { actions: ['bookOrder', 'placeDeferredOrders'] },
+            'ORDER.EXPIRED': { actions: ['bookOrder', 'placeDeferredOrders'] },
             // Hold fire: orders keep resting, fills are booked, counter-orders wait.
             PAUSE: { target: '#grid.paused' },
           },
@@ -386,7 +397,7 @@ export const gridMachine = setup({
         'ORDER.REJECTED': { actions: ['bookOrder', 'countSkipped'] },
         'ORDER.CANCELED': { actions: 'bookOrder' },
         'ORDER.EXPIRED': { actions: 'bookOrder' },
-        // Back to work: place what was held back (levels already taken are skipped).
+        // Back to work: place what was held back (an order for a level still taken waits for it).
         RESUME: { target: 'active.running', actions: 'placeDeferredOrders' },
         PRICE_TRIGGER: { target: 'stopping', actions: 'rememberStop' },
         STOP: { target: 'stopping', actions: 'rememberStop' },

@@ -890,24 +890,38 @@ describe('grid machine: running', () => {
     expectLimitIntent(step.submitted[0], 'buy', 2, 1);
   });
 
-  it('a counter-order for a level already taken is skipped, never doubled', () => {
+  it('a counter-order for a level still taken waits for it, never doubled', () => {
     const h = running();
     h.filled(h.at(1)); // sell at L2
-    // The sell at L3 is reported filled before the one at L2 (answers out of order): its buy at L2 finds the level taken.
-    const step = h.during(() => h.filled(h.at(3)));
+    // The sell at L3 is reported filled before the one at L2 (answers out of order): its buy at L2 waits for the level.
+    let step = h.during(() => h.filled(h.at(3)));
     expect(step.submitted).toEqual([]);
-    expect(h.stats()).toMatchObject({ sellFills: 1, skippedOrders: 1 });
+    expect(h.ctx().deferred).toEqual([{ side: 'buy', level: 2, roundTrip: false }]);
+    expect(h.stats()).toMatchObject({ sellFills: 1, skippedOrders: 0 });
     expect(h.slotIds()).toEqual(['bbg1_0b1', null, 'bbg1_2s1', null, 'bbg1_4s1']);
-    // A rejection empties a level; the next counter-order aimed there takes it.
+    // A rejection frees another level: the waiting buy still waits for its own.
     h.rejected(h.at(4));
-    expectLimitIntent(h.during(() => h.filled(h.at(2))).submitted[0], 'buy', 1, 2);
-    expect(h.slotIds()).toEqual(['bbg1_0b1', 'bbg1_1b2', null, null, null]);
-    expect(h.stats()).toMatchObject({ sellFills: 2, roundTrips: 1, skippedOrders: 2 });
+    expect(h.ctx().deferred).toHaveLength(1);
+    // The sell at L2's fill arrives: its counter buy at L1, then the waiting buy at L2 (as if reported in price order).
+    step = h.during(() => h.filled(h.at(2)));
+    expectLimitIntent(step.submitted[0], 'buy', 1, 2);
+    expectLimitIntent(step.submitted[1], 'buy', 2, 2);
+    expect(h.slotIds()).toEqual(['bbg1_0b1', 'bbg1_1b2', 'bbg1_2b2', null, null]);
+    expect(h.ctx().deferred).toEqual([]);
+    expect(h.stats()).toMatchObject({ sellFills: 2, roundTrips: 1, skippedOrders: 1 });
+  });
+
+  it('a waiting counter-order takes a level freed by a cancel or an expiry', () => {
+    const h = running();
+    h.filled(h.at(1)); // sell at L2
+    h.filled(h.at(3)); // its buy at L2 waits
+    expectLimitIntent(h.during(() => h.canceled(h.at(2))).submitted[0], 'buy', 2, 2);
+    expect(h.ctx().deferred).toEqual([]);
   });
 });
 
 describe('grid machine: pause', () => {
-  it('PAUSE -> paused: fills booked, counters deferred; RESUME places them, skipping levels already taken', () => {
+  it('PAUSE -> paused: fills booked, counters deferred; RESUME places them, an order for a level taken waits', () => {
     const h = running();
     h.send({ type: 'PAUSE' });
     expect(h.state()).toBe('paused');
@@ -934,11 +948,12 @@ describe('grid machine: pause', () => {
     expect(step.submitted).toHaveLength(1);
     expectLimitIntent(step.submitted[0], 'sell', 2, 1);
     expect(h.ctx().slots[2]).toEqual({ clientOrderId: 'bbg1_2s1', side: 'sell', roundTrip: true });
-    expect(h.ctx().deferred).toEqual([]);
-    expect(h.stats().skippedOrders).toBe(2); // the buy at L2 found its level taken
-    // The resumed sell closes its round trip.
-    h.filled(h.at(2));
+    expect(h.ctx().deferred).toEqual([{ side: 'buy', level: 2, roundTrip: false }]); // its level is taken
+    expect(h.stats().skippedOrders).toBe(1);
+    // The resumed sell closes its round trip; its counter at L1 and the waiting buy at L2 follow.
+    step = h.during(() => h.filled(h.at(2)));
     expect(h.stats()).toMatchObject({ roundTrips: 1, gridProfit: 10 });
+    expect(step.submitted.map((intent) => intent.clientOrderId)).toEqual(['bbg1_1b2', 'bbg1_2b2']);
   });
 
   it('ORDER.CANCELED while paused frees the level', () => {
@@ -1123,7 +1138,8 @@ describe('grid machine: fault', () => {
     expect(h.ctx().error).toBe('x');
     const resumed = h.during(() => h.send({ type: 'RESUME' }));
     expect(resumed.submitted.map((i) => i.clientOrderId)).toEqual(['bbg1_2s1']);
-    expect(h.stats().skippedOrders).toBe(1);
+    expect(h.ctx().deferred).toEqual([{ side: 'buy', level: 2, roundTrip: false }]);
+    expect(h.stats().skippedOrders).toBe(0);
     expect(h.ctx().error).toBeUndefined();
   });
 });

@@ -184,6 +184,12 @@ describe('BingX simulator through unmodified ccxt', () => {
     expect(body.msg).toContain('/openApi/spot/v1/trade/historyOrders');
   });
 
+  test('the REST ticker (fetchTicker): the last price, for the start and while the stream is down', async () => {
+    const tick = await exchange.fetchTick('BTC/USDT');
+    expect(tick).toMatchObject({ symbol: 'BTC/USDT', price: sim.exchange.lastPrice });
+    expect(Math.abs(tick.timestamp - Date.now())).toBeLessThan(5_000);
+  });
+
   test('test endpoints list orders, fills and balances', async () => {
     const orders = (await simJson('/__sim/orders')) as Array<{ clientOrderId: string; status: string; side: string; price: number; amount: number; filled: number }>;
     expect(orders.map((o) => [o.clientOrderId, o.status, o.side, o.price, o.amount, o.filled])).toEqual([
@@ -234,6 +240,7 @@ describe.skipIf(!hasShared)(`BingX simulator answers have the recorded BingX sha
     ['fetchBalance', 'spot fetchBalance', '/openApi/spot/v1/account/balance'],
     ['fetchOpenOrders', 'spot open orders', '/openApi/spot/v1/trade/openOrders'],
     ['fetchMyTrades', 'Spot trade', '/openApi/spot/v1/trade/myTrades'],
+    ['fetchTicker', 'public spot ticker', '/openApi/spot/v1/ticker/24hr'],
   ];
 
   test.each(cases)('%s (%s)', (method, description, pathname) => {

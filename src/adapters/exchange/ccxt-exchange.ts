@@ -139,6 +139,9 @@ export class CcxtExchange implements StreamingExchange {
       if (options.secret !== undefined) config['secret'] = options.secret;
       if (options.timeoutMs !== undefined) config['timeout'] = options.timeoutMs;
       const exchange = new ctor(config);
+      // Reconnect timing belongs to the exchange-connection statechart: ccxt's own per-URL redial
+      // backoff (1 s doubling to 60 s) would stack on top of it, so it is turned off.
+      exchange.options['ws'] = { ...(exchange.options['ws'] as object | undefined), backoff: { base: 0, max: 0 } };
       if (options.fetchImplementation !== undefined) exchange.fetchImplementation = options.fetchImplementation;
       if (options.sandbox === true) {
         // bingx's ccxt sandbox is its swap demo (VST): it has no spot sandbox.
@@ -148,6 +151,8 @@ export class CcxtExchange implements StreamingExchange {
       }
       if (options.exchangeUrl !== undefined) {
         exchange.urls['api'] = rebaseApiUrls(exchange.urls['api'], options.exchangeUrl) as typeof exchange.urls.api;
+        // ccxt opens plain ws:// sockets only with an http agent it is told to load first.
+        if (options.exchangeUrl.startsWith('http:')) await exchange.loadHttpProxyAgent();
       }
       if (options.markets !== undefined) exchange.setMarkets(options.markets as unknown as Record<string, Market>);
       return new CcxtExchange(exchange, options.exchangeId, secrets);
@@ -309,9 +314,14 @@ export class CcxtExchange implements StreamingExchange {
     return fills;
   }
 
-  /** Drops every WebSocket connection; pending watches reject (code CLOSED), later ones reconnect. */
+  /**
+   * Drops every WebSocket connection; pending watches reject (code CLOSED), later ones reconnect.
+   * The next private watch authenticates afresh (a new listen key on bingx): ccxt would otherwise
+   * redial with the old key for up to an hour, also after the exchange invalidated it.
+   */
   async closeStreams(): Promise<void> {
     await this.call((exchange) => exchange.close());
+    this.exchange.options['lastAuthenticatedTime'] = 0;
   }
 
   /** The exchange's REST and WebSocket base URLs as in use (after an EXCHANGE_URL rewrite). */

@@ -30,6 +30,7 @@ import { ExchangeError, type ExchangeOrder, type MarketInfo } from '../port.js';
 import { FaultInjector, type SimFaults } from './bingx-sim-faults.js';
 import { ListenKeys } from './bingx-sim-listen-keys.js';
 import { MarketStats } from './bingx-sim-market-stats.js';
+import { restTicker } from './bingx-ws-wire.js';
 import { ExecutionReports } from './bingx-sim-order-events.js';
 import { startReplay, type ReplayPosition, type ReplayRun, type SimReplayOptions } from './bingx-sim-replay.js';
 import { attachSimWebSocket } from './bingx-sim-ws.js';
@@ -255,6 +256,16 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
     'GET /openApi/cswap/v1/market/contracts': { private: false, handler: () => ok([]) },
     'GET /openApi/swap/v2/server/time': { private: false, handler: () => ok({ serverTime: now() }) },
     'GET /openApi/spot/v1/server/time': { private: false, handler: () => ok({ serverTime: now() }) },
+    // fetchTicker: the REST price the bot polls while its stream is down.
+    'GET /openApi/spot/v1/ticker/24hr': {
+      private: false,
+      handler: (params) => {
+        checkSymbol(params);
+        const figures = stats.figures(exchange.lastPrice);
+        if (figures === undefined) throw new ExchangeError('retryable', 'no price yet', 'NO_PRICE');
+        return { ...ok([restTicker(figures, market, now())]), timestamp: String(now()) } as BingxEnvelope;
+      },
+    },
     // ---- private ----------------------------------------------------------------------------
     // loadMarkets calls fetchCurrencies when keys are set: no currency details here.
     'GET /openApi/wallets/v1/capital/config/getall': { private: true, handler: () => ok([]) },

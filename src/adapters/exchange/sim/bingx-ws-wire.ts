@@ -93,6 +93,29 @@ export function tickerFrame(figures: TickerFigures, market: MarketInfo, now: num
   };
 }
 
+/** The REST 24 h ticker entry (GET /openApi/spot/v1/ticker/24hr): the same figures as decimal strings, as BingX answers. */
+export function restTicker(figures: TickerFigures, market: MarketInfo, now: number): Record<string, unknown> {
+  const frame = tickerFrame(figures, market, now)['data'] as Record<string, number | string>;
+  const text = (value: number | string | undefined): string => decimal(Number(value));
+  return {
+    symbol: frame['s'],
+    openPrice: text(frame['o']),
+    highPrice: text(frame['h']),
+    lowPrice: text(frame['l']),
+    lastPrice: text(frame['c']),
+    priceChange: text(frame['p']),
+    priceChangePercent: frame['P'],
+    volume: text(frame['v']),
+    quoteVolume: text(frame['q']),
+    openTime: String(frame['O']),
+    closeTime: String(frame['C']),
+    askPrice: text(frame['A']),
+    askQty: text(frame['a']),
+    bidPrice: text(frame['B']),
+    bidQty: text(frame['b']),
+  };
+}
+
 /** What happened to an order: accepted (NEW), filled in part or whole (TRADE), canceled. */
 export type Execution = { readonly type: 'NEW' } | { readonly type: 'CANCELED' } | { readonly type: 'TRADE'; readonly fill: Fill };
 
