@@ -48,6 +48,8 @@ export interface ExchangeSessionOptions {
   /** How long a connection attempt may wait for its first tick (ms, default 15,000). */
   readonly connectTimeoutMs?: number;
   readonly backoff?: Partial<BackoffOptions>;
+  /** Use the WebSocket watches where the exchange has them (default true); false polls REST only. */
+  readonly streams?: boolean;
   readonly now?: () => number;
 }
 
@@ -80,7 +82,9 @@ export class ExchangeSession implements ExchangePort {
   /** Bumped whenever the sockets are given up: watches of an older generation end quietly. */
   private generation = 0;
   private running = false;
+  private polling = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  private pollWake: (() => void) | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private catchingUp: Promise<void> | undefined;
   private lastState: SessionStatus['state'] = 'disconnected';
@@ -94,8 +98,8 @@ export class ExchangeSession implements ExchangePort {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.watermarks = new Map(options.symbols.map((symbol) => [symbol, options.since]));
     const { ticker, own } = this.exchange.canStream;
-    // Without WebSocket watches (or without own streams where they are needed) the session polls REST only.
-    if (!ticker || (options.own && !own)) return;
+    // Without WebSocket watches (or without own streams where they are needed, or told so) the session polls REST only.
+    if (options.streams === false || !ticker || (options.own && !own)) return;
     const logic = exchangeConnectionMachine.provide({
       actors: { connect: fromPromise<ConnectOutput, ConnectInput>(() => this.connect()) },
     });
@@ -116,7 +120,8 @@ export class ExchangeSession implements ExchangePort {
     if (this.running) return;
     this.running = true;
     if (this.connection === undefined) {
-      this.logger.warn({ exchange: this.exchange.exchangeId }, 'this exchange has no WebSocket streams in ccxt: polling REST only');
+      const why = this.options.streams === false ? 'streams are turned off (exchange.streams: false)' : 'this exchange has no WebSocket streams in ccxt';
+      this.logger.warn({ exchange: this.exchange.exchangeId }, `${why}: polling REST only`);
       this.lastState = 'polling';
       this.startPolling();
       return;
@@ -341,16 +346,33 @@ export class ExchangeSession implements ExchangePort {
     if (state === 'failed') this.logger.error({ exchange, reason: lastError }, 'exchange streams failed (credentials refused?): polling REST only until retried');
   }
 
+  /**
+   * Polls now, then pollIntervalMs after each poll ends (not on a fixed beat: every request waits
+   * its turn in ccxt's rate limiter, and a beat faster than the polls would queue them up ahead of
+   * the order requests).
+   */
   private startPolling(): void {
-    if (this.pollTimer !== undefined) return;
-    const poll = (): void => void this.pollOnce();
-    this.pollTimer = setInterval(poll, this.pollIntervalMs);
-    poll();
+    if (this.polling) return;
+    this.polling = true;
+    const loop = async (): Promise<void> => {
+      while (this.polling && this.running) {
+        await this.pollOnce();
+        if (!this.polling || !this.running) return;
+        await new Promise<void>((resolve) => {
+          this.pollWake = resolve;
+          this.pollTimer = setTimeout(resolve, this.pollIntervalMs);
+        });
+      }
+    };
+    void loop();
   }
 
   private stopPolling(): void {
-    clearInterval(this.pollTimer);
+    this.polling = false;
+    clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
+    this.pollWake?.();
+    this.pollWake = undefined;
   }
 
   private async pollOnce(): Promise<void> {

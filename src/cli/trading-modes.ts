@@ -88,7 +88,7 @@ function createExchange(config: ServiceConfig, credentials: ExchangeCredentials 
 /** Runs `body` with a started exchange session over every grid's symbol; stops it after. */
 async function withSession<T>(context: ModeContext, exchange: CcxtExchange, own: boolean, body: (session: ExchangeSession) => Promise<T>): Promise<T> {
   const { config, logger } = context;
-  const { staleAfterMs, pollIntervalMs, reconcileIntervalMs, timeoutMs } = config.exchange;
+  const { staleAfterMs, pollIntervalMs, reconcileIntervalMs, timeoutMs, streams } = config.exchange;
   const session = new ExchangeSession({
     exchange,
     symbols: [...new Set(config.grids.map((grid) => grid.symbol))],
@@ -99,6 +99,7 @@ async function withSession<T>(context: ModeContext, exchange: CcxtExchange, own:
     staleAfterMs,
     pollIntervalMs,
     reconcileIntervalMs,
+    streams,
     connectTimeoutMs: Math.max(timeoutMs, 5_000),
   });
   session.start();

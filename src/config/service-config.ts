@@ -26,12 +26,13 @@ const serviceSchema = z.strictObject({
       id: z.string({ error: 'exchange.id must be a ccxt exchange id such as "bingx"' }).regex(/^[a-z][a-z0-9]*$/, { error: 'exchange.id must be a ccxt exchange id such as "bingx" (lower-case letters and digits)' }).default('bingx'),
       url: z.string({ error: 'exchange.url must be an http(s) origin' }).optional(),
       sandbox: z.boolean({ error: 'exchange.sandbox must be true or false' }).default(false),
+      streams: z.boolean({ error: 'exchange.streams must be true or false' }).default(true),
       timeoutMs: z.number().int().positive({ error: 'exchange.timeoutMs must be > 0' }).default(10_000),
       staleAfterMs: z.number().int().positive({ error: 'exchange.staleAfterMs must be > 0' }).default(30_000),
       pollIntervalMs: z.number().int().positive({ error: 'exchange.pollIntervalMs must be > 0' }).default(5_000),
       reconcileIntervalMs: z.number().int().positive({ error: 'exchange.reconcileIntervalMs must be > 0' }).default(60_000),
     })
-    .default({ id: 'bingx', sandbox: false, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 60_000 }),
+    .default({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 60_000 }),
   confirmLiveTrading: z.boolean({ error: 'confirmLiveTrading must be true or false' }).default(false),
 });
 
@@ -43,6 +44,8 @@ export interface ExchangeSettings {
   readonly url?: string;
   /** Use the exchange's sandbox (testnet) where ccxt has one: demo mode then places real test orders. */
   readonly sandbox: boolean;
+  /** Use the WebSocket streams (false: REST polling only, e.g. behind a proxy that breaks WebSockets). */
+  readonly streams: boolean;
   readonly timeoutMs: number;
   readonly staleAfterMs: number;
   readonly pollIntervalMs: number;

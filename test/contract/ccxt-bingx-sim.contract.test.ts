@@ -3,7 +3,7 @@
 // step() walks the price and fills, setPrice() jumps.
 import { afterAll, beforeAll } from 'vitest';
 import { CcxtExchange, rebaseApiUrls } from '../../src/adapters/exchange/ccxt-exchange.js';
-import { withPolledFills } from '../../src/adapters/exchange/polled-fills.js';
+import { ExchangeSession } from '../../src/actors/exchange-session.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
 import { contractSetup, describeExchangePortContract } from './exchange-port.contract.js';
 
@@ -35,33 +35,25 @@ describeExchangePortContract(
     const sim = await startBingxSimulator({ port: 0, market, fees, balance, price });
     try {
       const ccxt = await CcxtExchange.create({ exchangeId: 'bingx', ...credentials, exchangeUrl: sim.url, ...(markets ? { markets } : {}) });
-      // The own-order stream by REST polling of fills, for now: the simulator serves no WebSocket
-      // yet. When it does, the stream-based port replaces withPolledFills here: an ExchangeSession
-      // (src/actors/exchange-session.ts) over this CcxtExchange, own: true, started here and
-      // stopped in close(). Nothing else in this file or in the suite changes.
-      const port = withPolledFills(ccxt, { symbols: [market.symbol], intervalMs: 10, since: 0 });
+      // The live mode's port: the session over the adapter, its own-order stream over WebSocket
+      // (watchOrders / watchMyTrades), REST polling while the stream is down.
+      const port = new ExchangeSession({ exchange: ccxt, symbols: [market.symbol], own: true, since: 0, pollIntervalMs: 50, connectTimeoutMs: 5_000 });
+      port.start();
+      await port.firstTick(market.symbol);
       return {
         port,
         movePriceTo: async (target) => {
           sim.step(target);
         },
         jumpPriceTo: async (to) => sim.setPrice(to),
-        close: () => sim.close(),
+        close: async () => {
+          await port.stop();
+          await sim.close();
+        },
       };
     } catch (error) {
       await sim.close();
       throw error;
     }
-  },
-  {
-    knownDisagreements: {
-      // Over REST polling there are no order events: withPolledFills (like ExchangeSession while
-      // it polls) reports fills only, and CcxtExchange streams orders only over WebSocket
-      // (watchOwnOrders), which the simulator does not serve yet. So a cancel is never reported
-      // on the stream, and the grid never hears of an order cancelled or expired on the exchange's
-      // side (EXCHANGE_CANCELED / EXCHANGE_EXPIRED). The paper exchange publishes
-      // { type: 'order', order: { status: 'canceled' } }.
-      streamCancel: 'no order events over REST polling: withPolledFills reports fills only',
-    },
-  },
+  }
 );

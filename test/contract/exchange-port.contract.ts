@@ -26,8 +26,8 @@
 //   (BingX answers 80016 for both, which ccxt raises as OrderNotFound).
 // - Rejection codes are asserted where both give the same one: INSUFFICIENT_FUNDS, ORDER_NOT_FOUND
 //   (unknown client id), BAD_SYMBOL, INVALID_ORDER (zero amount or price), and MIN_NOTIONAL for a
-//   limit order (the ccxt adapter's own check; the paper exchange does not check at all, a known
-//   disagreement). A duplicate client order id is only 'rejected': the paper exchange says
+//   limit order (the ccxt adapter's own check before sending; the paper exchange does not check,
+//   by the spec's rules: a known disagreement). A duplicate client order id is only 'rejected': the paper exchange says
 //   DUPLICATE_CLIENT_ORDER_ID, BingX has no such code and answers 100400, which ccxt raises as
 //   BadRequest (BAD_REQUEST). A market order below the minimum notional is only 'rejected' too
 //   (through ccxt the simulator's 100400: BAD_REQUEST).

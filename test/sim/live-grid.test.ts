@@ -1,11 +1,12 @@
 // The bot's real code path, end to end on loopback: a grid actor and its order actors, through the
-// ccxt adapter and UNMODIFIED ccxt (bingx), against the BingX simulator, learning of fills by REST
-// polling. The simulator's own order log is the judge: no client order id twice, every fill booked.
+// ccxt adapter and UNMODIFIED ccxt (bingx), against the BingX simulator, learning of fills from the
+// exchange session: the WebSocket execution stream, or REST polling when the stream is off. The
+// simulator's own order log is the judge: no client order id twice, every fill booked.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
+import { ExchangeSession } from '../../src/actors/exchange-session.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
 import { CcxtExchange } from '../../src/adapters/exchange/ccxt-exchange.js';
-import { withPolledFills } from '../../src/adapters/exchange/polled-fills.js';
 import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
@@ -16,10 +17,13 @@ const fees = { maker: 0.001, taker: 0.001 };
 
 let sim: BingxSimulator | undefined;
 let runtime: GridRuntime | undefined;
+let session: ExchangeSession | undefined;
 afterEach(async () => {
   runtime?.stop();
+  await session?.stop();
   await sim?.close();
   runtime = undefined;
+  session = undefined;
   sim = undefined;
 });
 
@@ -33,10 +37,21 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 }
 
 describe('a grid trading through unmodified ccxt against the BingX simulator', () => {
-  test('places the grid, answers each fill with its counter-order, never places an order twice', async () => {
+  test.each([
+    ['the WebSocket streams', true],
+    ['REST polling alone (exchange.streams: false)', false],
+  ])('places the grid, answers each fill with its counter-order, never places an order twice: fills from %s', async (_, streams) => {
     sim = await startBingxSimulator({ port: 0, market, fees, balance: { base: 0, quote: 10_000 }, price: 50_000 });
     const ccxt = await CcxtExchange.create({ exchangeId: 'bingx', apiKey: 'sim-key', secret: 'sim-secret', exchangeUrl: sim.url });
-    const exchange = withPolledFills(ccxt, { symbols: ['BTC/USDT'], intervalMs: 20, since: 0 });
+    const exchange = (session = new ExchangeSession({
+      exchange: ccxt,
+      streams,
+      symbols: ['BTC/USDT'],
+      own: true,
+      since: 0,
+      pollIntervalMs: 100,
+    }));
+    session.start();
     const config = parseGridConfig({ symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01, fees });
     runtime = startGridRuntime({ config, exchange, store: new MemoryStore(), submitTimeoutMs: 5_000 });
     const grid = runtime.actor;
