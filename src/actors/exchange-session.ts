@@ -9,8 +9,11 @@
 //   (no tick within connectTimeoutMs fails the attempt), start the own-order watches, then a REST
 //   catch-up of the fills made meanwhile. Subscribing first and catching up second leaves no gap.
 // - connected: every stream message is a MESSAGE (the stale timer restarts); a rejected watch is
-//   CONNECTION_LOST (AUTH_FAILED for a revoked key). A REST catch-up still runs every
-//   reconcileIntervalMs, so a fill the stream dropped silently is booked late, never lost.
+//   CONNECTION_LOST (AUTH_FAILED for a revoked key). A REST catch-up still runs 1 s and 3 s after
+//   the connection (a private subscription takes effect on the exchange some time after it is
+//   sent, and ccxt does not say when: a fill in that gap reaches neither the stream nor the first
+//   catch-up) and then every reconcileIntervalMs, so a fill the stream missed is booked late,
+//   never lost.
 // - not connected (connecting, reconnecting, failed): the sockets are closed and REST is polled
 //   every pollIntervalMs: ticks from fetchTicker, fills from fetchMyTrades.
 //
@@ -43,7 +46,7 @@ export interface ExchangeSessionOptions {
   readonly staleAfterMs?: number;
   /** REST polling period while the stream is down (ms, default 5,000). */
   readonly pollIntervalMs?: number;
-  /** REST catch-up of fills period while the stream is up (ms, default 60,000). */
+  /** REST catch-up of fills period while the stream is up (ms, default 15,000). */
   readonly reconcileIntervalMs?: number;
   /** How long a connection attempt may wait for its first tick (ms, default 15,000). */
   readonly connectTimeoutMs?: number;
@@ -62,6 +65,9 @@ export interface SessionStatus {
 }
 
 type ConnectionActor = Actor<typeof exchangeConnectionMachine>;
+
+/** REST catch-ups after each connection, ms after it: they cover the private subscription's start. */
+const SETTLING_CATCH_UPS_MS = [1_000, 3_000];
 
 /** How many trade ids are remembered for de-duplication (far more than one catch-up returns). */
 const SEEN_LIMIT = 20_000;
@@ -85,7 +91,7 @@ export class ExchangeSession implements ExchangePort {
   private polling = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private pollWake: (() => void) | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconcileTimers: NodeJS.Timeout[] = [];
   private catchingUp: Promise<void> | undefined;
   private lastState: SessionStatus['state'] = 'disconnected';
 
@@ -94,7 +100,7 @@ export class ExchangeSession implements ExchangePort {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
-    this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
+    this.reconcileIntervalMs = options.reconcileIntervalMs ?? 15_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.watermarks = new Map(options.symbols.map((symbol) => [symbol, options.since]));
     const { ticker, own } = this.exchange.canStream;
@@ -388,13 +394,14 @@ export class ExchangeSession implements ExchangePort {
   }
 
   private startReconciling(): void {
-    if (!this.options.own || this.reconcileTimer !== undefined) return;
-    this.reconcileTimer = setInterval(() => void this.catchUp(), this.reconcileIntervalMs);
+    if (!this.options.own || this.reconcileTimers.length > 0) return;
+    const catchUp = (): void => void this.catchUp();
+    this.reconcileTimers = [...SETTLING_CATCH_UPS_MS.map((ms) => setTimeout(catchUp, ms)), setInterval(catchUp, this.reconcileIntervalMs)];
   }
 
   private stopReconciling(): void {
-    clearInterval(this.reconcileTimer);
-    this.reconcileTimer = undefined;
+    for (const timer of this.reconcileTimers) clearTimeout(timer);
+    this.reconcileTimers = [];
   }
 }
 

@@ -30,9 +30,9 @@ const serviceSchema = z.strictObject({
       timeoutMs: z.number().int().positive({ error: 'exchange.timeoutMs must be > 0' }).default(10_000),
       staleAfterMs: z.number().int().positive({ error: 'exchange.staleAfterMs must be > 0' }).default(30_000),
       pollIntervalMs: z.number().int().positive({ error: 'exchange.pollIntervalMs must be > 0' }).default(5_000),
-      reconcileIntervalMs: z.number().int().positive({ error: 'exchange.reconcileIntervalMs must be > 0' }).default(60_000),
+      reconcileIntervalMs: z.number().int().positive({ error: 'exchange.reconcileIntervalMs must be > 0' }).default(15_000),
     })
-    .default({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 60_000 }),
+    .default({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 15_000 }),
   confirmLiveTrading: z.boolean({ error: 'confirmLiveTrading must be true or false' }).default(false),
 });
 

@@ -6,7 +6,6 @@
 // The simulator is the judge: its own order log must hold no client order id twice; every fill it
 // made must be in the bot's books, and nothing else; at the end the bot's resting orders, fills and
 // balances must agree exactly with the simulator's; the grid invariants are sampled throughout.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ExchangeSession } from '../../src/actors/exchange-session.js';
 import type { GridRuntime } from '../../src/actors/grid-runtime.js';
@@ -21,6 +20,7 @@ import { createLogger } from '../../src/adapters/telemetry/logger.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import type { Fill } from '../../src/domain/trading.js';
 import { hasShared, sharedData, sharedSkipReason } from '../shared.js';
+import { until } from '../support/until.js';
 
 const DAY_FILE = 'binance_btcusdt_1m_2024-07-26_2024-08-25.csv';
 /** 2024-07-27 UTC: 1440 one-minute candles, a 3.8% range. */
@@ -41,14 +41,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** A fill as the wire carries it: BingX writes decimals to 12 places, so the simulator's float noise below that is not part of it. */
 const fillKey = (fill: Pick<Fill, 'clientOrderId' | 'side' | 'price' | 'amount'>): string =>
@@ -190,7 +182,7 @@ describe.skipIf(!hasShared)(`a live grid over a replayed day against the BingX s
       }
       expect(figures.roundTrips).toBeGreaterThan(20);
       expect(figures.http500).toBeGreaterThan(5);
-      expect(figures.http429).toBeGreaterThan(5);
+      expect(figures.http429).toBeGreaterThanOrEqual(5); // at least one burst of 5
       expect(figures.streamsLost).toBeGreaterThan(4);
       expect(figures.partialFills).toBeGreaterThan(0);
     },

@@ -6,6 +6,7 @@ import { ExchangeSession, type ExchangeSessionOptions } from '../../src/actors/e
 import { ExchangeError, type ExchangeEvent, type Tick } from '../../src/adapters/exchange/port.js';
 import { createLogger } from '../../src/adapters/telemetry/logger.js';
 import { FakeStreamingExchange } from '../support/fake-streaming-exchange.js';
+import { until } from '../support/until.js';
 
 const SYMBOL = 'BTC/USDT';
 let session: ExchangeSession | undefined;
@@ -13,14 +14,6 @@ afterEach(async () => {
   await session?.stop();
   session = undefined;
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function startSession(exchange: FakeStreamingExchange, options: Partial<ExchangeSessionOptions> = {}) {
   const logs: string[] = [];

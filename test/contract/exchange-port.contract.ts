@@ -34,11 +34,11 @@
 // - The timestamp of the order a cancel returns is not part of the contract (no caller reads it):
 //   the paper exchange returns the creation time, while BingX's cancel answer has no time and the
 //   ccxt adapter fills in the time of the answer. Lookups and listings give the creation time.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { AssetBalance, ExchangeError, ExchangeEvent, ExchangeOrder, ExchangePort, MarketInfo } from '../../src/adapters/exchange/port.js';
 import type { Fill } from '../../src/domain/trading.js';
 import { exchangeErrorOf } from '../support/exchange-error.js';
+import { until } from '../support/until.js';
 
 /** What every subject starts from: one market, the fees, the wallet and the market price. */
 export interface ContractSetup {
@@ -106,18 +106,9 @@ const DIGITS = 8;
 /** How long an expected stream event may take: within milliseconds, but a suite running beside others on 2 cores can wait on ccxt's rate limiter and the event loop for seconds. */
 const EVENT_DEADLINE_MS = 10_000;
 
-/** Waits until `condition` holds, polling; fails after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = EVENT_DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
 /** Waits until the clock has passed `time` (so the next fill gets a later timestamp). */
 async function clockPast(time: number): Promise<void> {
-  await until(() => Date.now() > time, `the clock to pass ${time}`);
+  await until(() => Date.now() > time, `the clock to pass ${time}`, EVENT_DEADLINE_MS);
 }
 
 function expectBalance(actual: AssetBalance | undefined, expected: AssetBalance): void {
@@ -449,12 +440,12 @@ export function describeExchangePortContract(name: string, makeSubject: Exchange
       try {
         await limit('ct-e1', 'buy', 49_000, 0.01);
         await subject!.movePriceTo(48_500);
-        await until(() => fillsOf(events).some((fill) => fill.clientOrderId === 'ct-e1'), 'the fill event of ct-e1');
+        await until(() => fillsOf(events).some((fill) => fill.clientOrderId === 'ct-e1'), 'the fill event of ct-e1', EVENT_DEADLINE_MS);
         const [fetched] = await port.fetchFills(SYMBOL);
         expect(fillsOf(events)).toEqual([fetched]);
         // A second fill; once its event is in, the first must still have come exactly once.
         await marketOrder('ct-e2', 'buy', 0.001);
-        await until(() => fillsOf(events).some((fill) => fill.clientOrderId === 'ct-e2'), 'the fill event of ct-e2');
+        await until(() => fillsOf(events).some((fill) => fill.clientOrderId === 'ct-e2'), 'the fill event of ct-e2', EVENT_DEADLINE_MS);
         expect(fillsOf(events).map((fill) => fill.clientOrderId)).toEqual(['ct-e1', 'ct-e2']);
         expect(fillsOf(events)[1]).toMatchObject({ side: 'buy', amount: 0.001, price: 48_500, takerOrMaker: 'taker' });
       } finally {
@@ -469,7 +460,7 @@ export function describeExchangePortContract(name: string, makeSubject: Exchange
         const order = await limit('ct-e3', 'sell', 52_000, 0.01);
         await port.cancelOrder('ct-e3', SYMBOL);
         const canceled = (): ExchangeOrder | undefined => ordersOf(events).find((o) => o.clientOrderId === 'ct-e3' && o.status === 'canceled');
-        await until(() => canceled() !== undefined, 'the order event of the cancel of ct-e3');
+        await until(() => canceled() !== undefined, 'the order event of the cancel of ct-e3', EVENT_DEADLINE_MS);
         expect(canceled()).toEqual({ ...order, status: 'canceled', timestamp: expect.any(Number) as number });
       } finally {
         unsubscribe();

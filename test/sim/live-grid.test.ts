@@ -2,7 +2,6 @@
 // ccxt adapter and UNMODIFIED ccxt (bingx), against the BingX simulator, learning of fills from the
 // exchange session: the WebSocket execution stream, or REST polling when the stream is off. The
 // simulator's own order log is the judge: no client order id twice, every fill booked.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ExchangeSession } from '../../src/actors/exchange-session.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
@@ -11,6 +10,7 @@ import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
+import { until } from '../support/until.js';
 
 const market: MarketInfo = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 };
 const fees = { maker: 0.001, taker: 0.001 };
@@ -26,15 +26,6 @@ afterEach(async () => {
   session = undefined;
   sim = undefined;
 });
-
-/** Waits until `condition` holds (polls and HTTP round trips take a few ms each). */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('a grid trading through unmodified ccxt against the BingX simulator', () => {
   test.each([

@@ -23,7 +23,7 @@ describe('loadServiceConfig', () => {
   test('defaults: paper mode, bingx, stream timings, no live confirmation', async () => {
     const config = await loadServiceConfig(temp.file('default.yaml', GRID), {});
     expect(config.mode).toBe('paper');
-    expect(config.exchange).toEqual({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 60_000 });
+    expect(config.exchange).toEqual({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 15_000 });
     expect(config.confirmLiveTrading).toBe(false);
   });
 
