@@ -27,6 +27,14 @@ export interface OrderEffectError {
   readonly code?: string;
 }
 
+/** A rate-limited request waits this many times longer: hammering a rate limit prolongs it (or earns a ban). */
+export const RATE_LIMIT_BACKOFF_FACTOR = 5;
+
+/** The pause before a look-up or cancel is retried: longer after a rate limit (code RATE_LIMIT). */
+export function lookupRetryDelay(context: Pick<OrderContext, 'lookupRetryMs' | 'lastErrorCode'>): number {
+  return context.lookupRetryMs * (context.lastErrorCode === 'RATE_LIMIT' ? RATE_LIMIT_BACKOFF_FACTOR : 1);
+}
+
 export interface OrderInput {
   readonly intent: OrderIntent;
   /** How long a create may go unanswered before the order counts as in flight (ms). */
@@ -103,7 +111,7 @@ export const orderMachine = setup({
   },
   delays: {
     submitTimeout: ({ context }) => context.submitTimeoutMs,
-    lookupRetry: ({ context }) => context.lookupRetryMs,
+    lookupRetry: ({ context }) => lookupRetryDelay(context),
   },
   guards: {
     isNewFill: ({ context, event }) => event.type === 'FILL' && !context.tradeIds.includes(event.fill.tradeId),

@@ -3,7 +3,9 @@ import { createActor, fromPromise, SimulatedClock, type AnyEventObject, type Sna
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { Fill, OrderIntent } from '../../src/domain/trading.js';
 import {
+  lookupRetryDelay,
   orderMachine,
+  RATE_LIMIT_BACKOFF_FACTOR,
   type OrderAck,
   type OrderEffectError,
   type OrderEvent,
@@ -211,7 +213,7 @@ const edgeKey = (from: string, label: string, to: string) => `${from} --${label}
 async function perform(h: Harness, event: AnyEventObject): Promise<void> {
   const label = eventLabel(event);
   if (label === 'after(submitTimeout)') return void h.clock.increment(h.ctx().submitTimeoutMs);
-  if (label.startsWith('after(lookupRetry:')) return void h.clock.increment(h.ctx().lookupRetryMs);
+  if (label.startsWith('after(lookupRetry:')) return void h.clock.increment(lookupRetryDelay(h.ctx()));
   const effect = /^(done|error)\((\w+)/.exec(label);
   if (effect) {
     const src = effect[2] as Src;
@@ -764,6 +766,22 @@ describe('order machine: in flight', () => {
       expect(h.callsOf('lookupOrder')).toHaveLength(i + 1);
     }
     expect(h.callsOf('placeOrder')).toHaveLength(1);
+  });
+
+  it('a rate-limited look-up waits RATE_LIMIT_BACKOFF_FACTOR times longer', async () => {
+    const h = harness({ lookupRetryMs: 1_000 });
+    await h.recorded();
+    await h.reject('placeOrder', effectError('retryable', 'ETIMEDOUT'));
+    await h.reject('lookupOrder', effectError('retryable', 'Too Many Requests', 'RATE_LIMIT'));
+    expect(h.state()).toBe('lookupBackoff');
+    h.clock.increment(1_000 * RATE_LIMIT_BACKOFF_FACTOR - 1);
+    expect(h.callsOf('lookupOrder')).toHaveLength(1);
+    h.clock.increment(1);
+    expect(h.callsOf('lookupOrder')).toHaveLength(2);
+    // Any other failure: the plain pause again.
+    await h.reject('lookupOrder', effectError('retryable', 'ETIMEDOUT'));
+    h.clock.increment(1_000);
+    expect(h.callsOf('lookupOrder')).toHaveLength(3);
   });
 
   it('a fill on the stream while in flight or backing off proves the order exists', async () => {
