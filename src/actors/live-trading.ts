@@ -19,12 +19,14 @@ import type { Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { planStart, reachedTrigger } from '../machines/grid-math.js';
+import type { SessionStatus } from './exchange-session.js';
 import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
 
-/** What the live runner needs of the session: requests, own-order stream, ticks. */
+/** What the live runner needs of the session: requests, own-order stream, ticks, its health. */
 export interface LiveSession extends ExchangePort {
   firstTick(symbol: string, signal?: AbortSignal): Promise<Tick>;
   onTick(listener: (tick: Tick) => void): () => void;
+  status(): SessionStatus;
 }
 
 export interface LiveTradingOptions {
@@ -35,6 +37,8 @@ export interface LiveTradingOptions {
   readonly signal: AbortSignal;
   /** How long an order request may stay unanswered before it is looked up (ms). */
   readonly submitTimeoutMs?: number;
+  /** How often each grid's status line is logged (ms, default 60,000): what it is doing, at a glance in Loki. */
+  readonly statusIntervalMs?: number;
   /** Told of each grid runtime once it started (tests and the health endpoint read them). */
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
 }
@@ -88,7 +92,20 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
       options.onStarted?.(config, runtime);
     }
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    const logStatus = (): void => {
+      const stream = session.status();
+      for (const { config, runtime, startPrice, lastPrice } of started) {
+        const report = reportOf(runtime, startPrice, lastPrice());
+        const { openOrders, ...figures } = report;
+        logger.info({ grid: config.id, ...figures, openOrders: Object.keys(openOrders).length, stream: stream.state, streamError: stream.lastError }, 'grid status');
+      }
+    };
+    const statusTimer = setInterval(logStatus, options.statusIntervalMs ?? 60_000);
+    try {
+      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    } finally {
+      clearInterval(statusTimer);
+    }
     return new Map(started.map(({ config, runtime, startPrice, lastPrice }) => [config.id, reportOf(runtime, startPrice, lastPrice())]));
   } finally {
     for (const { runtime, stopTicks } of started) {

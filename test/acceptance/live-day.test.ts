@@ -107,7 +107,7 @@ describe.skipIf(!hasShared)(`a live grid over a replayed day against the BingX s
       const store = new MemoryStore();
       const stop = new AbortController();
       let runtime: GridRuntime | undefined;
-      const running = runLiveTrading({ grids: [config], session, store, logger, signal: stop.signal, submitTimeoutMs: 3_000, onStarted: (_, started) => (runtime = started) });
+      const running = runLiveTrading({ grids: [config], session, store, logger, signal: stop.signal, submitTimeoutMs: 3_000, statusIntervalMs: 5_000, onStarted: (_, started) => (runtime = started) });
       cleanups.push(() => stop.abort());
 
       // Sample the book all day long: the invariants must hold throughout, not just at the end.
@@ -185,6 +185,9 @@ describe.skipIf(!hasShared)(`a live grid over a replayed day against the BingX s
       expect(figures.http429).toBeGreaterThanOrEqual(5); // at least one burst of 5
       expect(figures.streamsLost).toBeGreaterThan(4);
       expect(figures.partialFills).toBeGreaterThan(0);
+      // What it is doing, at a glance: a status line per grid, with the stream's state.
+      const status = logs.filter((line) => line['msg'] === 'grid status').at(-1);
+      expect(status).toMatchObject({ grid: 'day', state: { active: 'running' }, stream: expect.stringMatching(/^(connected|connecting|reconnecting)$/) as unknown });
     },
     240_000,
   );
