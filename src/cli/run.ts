@@ -60,5 +60,31 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    exitSoon();
   }
 }
+
+/**
+ * Ends the process shortly after run() returns or throws, unless it ends by itself first.
+ *
+ * Why: ccxt leaves a timer behind that nothing can cancel. ccxt pro's bingx authenticate() (the
+ * listen key of the own-order stream, live mode) schedules its keep-alive with
+ * `this.delay(listenKeyRefreshRate, this.keepAliveListenKey)` (59 minutes), a bare setTimeout
+ * whose handle is dropped, and exchange.close() does not clear it; each successful refresh
+ * schedules the next, and each stream reconnect starts another such chain. So the event loop never
+ * empties once the listen key exists: `btcbot run` in live mode logged its reports after SIGTERM
+ * and then hung (Docker would SIGKILL it after its stop timeout), and a live start refused with
+ * exit code 2 (open orders of an earlier run, no funds) printed its message and hung too.
+ *
+ * By the time this runs, every actor and the session are stopped and the reports are logged
+ * (pino writes to fd 2 synchronously, stderr pipes are synchronous on Linux). The timer is
+ * unref'd: a process with nothing left pending (paper mode) exits at once as before; otherwise
+ * it fires after main.ts has set process.exitCode (0, or 2 with the error message written) and
+ * process.exit() exits with that code.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
+}
+
+/** How long a stopped run may take to end by itself before exitSoon() ends it. */
+const EXIT_GRACE_MS = 500;

@@ -1,7 +1,8 @@
 // Runs the built CLI (dist/cli/main.js) as a child process, building dist/ first when it is stale.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -59,3 +60,147 @@ export function expectNoStackTrace(stderr: string): void {
   expect(stderr).not.toMatch(/\b(Error|TypeError|RangeError): /);
 }
 
+// ---- long-running processes: `btcbot run`, `btcbot exchange-sim` ----------------------------------
+
+/** One stderr line of a running CLI: a pino JSON line, or `{ msg: text, raw: true }` for any other. */
+export interface LogLine {
+  msg: string;
+  level?: number;
+  raw?: true;
+  [key: string]: unknown;
+}
+
+/** A CLI child process whose output is collected as it comes. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** stderr, line by line, parsed. */
+  readonly lines: LogLine[];
+  /** Everything it wrote so far, stdout and stderr. */
+  output(): string;
+  stdout(): string;
+  /** Resolves when it exits: the code or signal, and ms from terminate() to the exit (0 when not terminated). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  running(): boolean;
+  /** The first line (from index `from` on) that satisfies `predicate`; fails after `timeoutMs`, naming `what` and listing the lines. */
+  waitFor(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number, from?: number): Promise<LogLine>;
+  /** Sends SIGTERM (what Docker sends) and notes the time. */
+  terminate(): void;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Starts the built CLI with `args`; NO_COLOR and `env` over this process's environment. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const lines: LogLine[] = [];
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+    const parts = (partial + text).split('\n');
+    partial = parts.pop()!;
+    for (const part of parts) if (part.trim() !== '') lines.push(parseLine(part));
+  });
+  let signaledAt = 0;
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) => {
+    child.on('close', (code, signal) => {
+      done = true;
+      children.delete(child);
+      if (partial.trim() !== '') lines.push(parseLine(partial));
+      partial = '';
+      resolve({ code, signal, ms: signaledAt ? Date.now() - signaledAt : 0 });
+    });
+  });
+  const waitFor = async (predicate: (line: LogLine) => boolean, what: string, timeoutMs = 10_000, from = 0): Promise<LogLine> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = lines.slice(from).find(predicate);
+      if (line) return line;
+      if (done || Date.now() > deadline) {
+        const why = done ? 'the process exited first' : `not within ${timeoutMs} ms`;
+        throw new Error(`no log line "${what}" (${why}); got:\n${lines.map((l) => `  ${l.msg}`).join('\n')}`);
+      }
+      await sleep(25);
+    }
+  };
+  return {
+    child,
+    lines,
+    output: () => stdout + stderr,
+    stdout: () => stdout,
+    exited,
+    running: () => !done,
+    waitFor,
+    terminate: () => {
+      signaledAt = Date.now();
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+function parseLine(text: string): LogLine {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as LogLine).msg === 'string') return parsed as LogLine;
+  } catch {
+    // not JSON: the CLI's own message (an error, a usage text)
+  }
+  return { msg: text, raw: true };
+}
+
+/** SIGKILLs every child spawnCli started that is still running, but `keep`, and waits for them (for afterEach). */
+export async function killChildren(keep: readonly CliProcess[] = []): Promise<void> {
+  const kept = new Set(keep.map((one) => one.child));
+  const doomed = [...children].filter((child) => !kept.has(child));
+  const waits = doomed.map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  );
+  for (const child of doomed) children.delete(child);
+  await Promise.all(waits);
+}
+
+/** A running `btcbot exchange-sim`: its process, its base URL and port. */
+export interface SimProcess {
+  readonly process: CliProcess;
+  readonly url: string;
+  readonly port: number;
+  /** GET a test endpoint (`/__sim/orders`, ...), as JSON. */
+  get<T>(endpoint: string): Promise<T>;
+  /** POST a test endpoint (`/__sim/step?target=P`, ...), as JSON. */
+  post<T>(endpoint: string): Promise<T>;
+}
+
+/** Starts `btcbot exchange-sim` with `args` (add `--port 0` for a free port) and waits for the URL it prints. */
+export async function startExchangeSim(args: string[], timeoutMs = 10_000): Promise<SimProcess> {
+  const sim = spawnCli(['exchange-sim', ...args]);
+  const deadline = Date.now() + timeoutMs;
+  let match: RegExpExecArray | null;
+  while ((match = / on (http:\/\/127\.0\.0\.1:(\d+))/.exec(sim.stdout())) === null) {
+    if (!sim.running() || Date.now() > deadline) {
+      throw new Error(`exchange-sim ${args.join(' ')} did not print its URL (${sim.running() ? `within ${timeoutMs} ms` : 'it exited'}):\n${sim.output()}`);
+    }
+    await sleep(20);
+  }
+  const url = match[1]!;
+  const request = async <T>(method: string, endpoint: string): Promise<T> => {
+    const response = await fetch(`${url}${endpoint}`, { method });
+    if (!response.ok) throw new Error(`${method} ${endpoint}: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  return {
+    process: sim,
+    url,
+    port: Number(match[2]),
+    get: (endpoint) => request('GET', endpoint),
+    post: (endpoint) => request('POST', endpoint),
+  };
+}
