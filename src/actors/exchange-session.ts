@@ -348,7 +348,11 @@ export class ExchangeSession implements ExchangePort {
       void this.exchange.closeStreams().catch(() => undefined);
     }
     this.startPolling();
-    if (state === 'reconnecting') this.logger.warn({ exchange, reason: lastError, retryInMs: retryDelayMs }, `exchange streams down, polling REST every ${this.pollIntervalMs} ms`);
+    // Loud once when the streams go down; each failed retry after that is detail.
+    if (state === 'reconnecting') {
+      const log = previous === 'connected' ? this.logger.warn.bind(this.logger) : this.logger.debug.bind(this.logger);
+      log({ exchange, reason: lastError, retryInMs: retryDelayMs }, previous === 'connected' ? `exchange streams down, polling REST every ${this.pollIntervalMs} ms` : 'exchange streams: reconnect failed, retrying');
+    }
     if (state === 'failed') this.logger.error({ exchange, reason: lastError }, 'exchange streams failed (credentials refused?): polling REST only until retried');
   }
 

@@ -61,7 +61,7 @@ export interface LiveGridReport {
 /** Starts every grid, runs until `signal` aborts, stops the actors (orders stay resting) and reports. */
 export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
   const { session, logger, signal } = options;
-  const started: Array<{ config: GridConfig; runtime: GridRuntime; startPrice: number; lastPrice: () => number; stopTicks: () => void }> = [];
+  const started: Array<{ config: GridConfig; runtime: GridRuntime; startPrice: number; lastPrice: () => number; stopListening: () => void }> = [];
   try {
     for (const grid of options.grids) {
       const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${grid.id}: ${what}`, logger, signal);
@@ -76,6 +76,11 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
         logger,
         ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }),
       });
+      const stopFillLog = session.subscribe((event) => {
+        if (event.type !== 'fill' || event.fill.symbol !== config.symbol || !event.fill.clientOrderId.startsWith(`bb${config.id}_`)) return;
+        const { clientOrderId, side, price, amount, fee, takerOrMaker } = event.fill;
+        logger.info({ grid: config.id, clientOrderId, side, price, amount, fee, takerOrMaker }, `${side} filled at ${price}`);
+      });
       let lastPrice = startPrice;
       let triggerSent = false;
       const stopTicks = session.onTick((tick) => {
@@ -88,7 +93,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
         runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
       });
       runtime.actor.send({ type: 'START', price: startPrice });
-      started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopTicks });
+      started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopListening: () => (stopTicks(), stopFillLog()) });
       logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
       options.onStarted?.(config, runtime);
     }
@@ -108,8 +113,8 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     }
     return new Map(started.map(({ config, runtime, startPrice, lastPrice }) => [config.id, reportOf(runtime, startPrice, lastPrice())]));
   } finally {
-    for (const { runtime, stopTicks } of started) {
-      stopTicks();
+    for (const { runtime, stopListening } of started) {
+      stopListening();
       runtime.stop();
     }
   }

@@ -67,14 +67,11 @@ export async function run(args: string[]): Promise<number> {
 /**
  * Ends the process shortly after run() returns or throws, unless it ends by itself first.
  *
- * Why: ccxt leaves a timer behind that nothing can cancel. ccxt pro's bingx authenticate() (the
- * listen key of the own-order stream, live mode) schedules its keep-alive with
- * `this.delay(listenKeyRefreshRate, this.keepAliveListenKey)` (59 minutes), a bare setTimeout
- * whose handle is dropped, and exchange.close() does not clear it; each successful refresh
- * schedules the next, and each stream reconnect starts another such chain. So the event loop never
- * empties once the listen key exists: `btcbot run` in live mode logged its reports after SIGTERM
- * and then hung (Docker would SIGKILL it after its stop timeout), and a live start refused with
- * exit code 2 (open orders of an earlier run, no funds) printed its message and hung too.
+ * Why: a stopped run must end even when a library leaves a timer or socket behind. It happened:
+ * ccxt pro's bingx schedules its listen-key keep-alive (59 minutes) with a bare setTimeout that
+ * exchange.close() cannot cancel, and `btcbot run` in live mode hung after SIGTERM (Docker would
+ * SIGKILL it after its stop timeout) and after a refused start. CcxtExchange now unrefs and
+ * clears those timers itself (trackDelayedCalls); this stays as the safety net for the next one.
  *
  * By the time this runs, every actor and the session are stopped and the reports are logged
  * (pino writes to fd 2 synchronously, stderr pipes are synchronous on Linux). The timer is

@@ -115,6 +115,8 @@ const statuses: Readonly<Record<string, ExchangeOrderStatus>> = {
 };
 
 export class CcxtExchange implements StreamingExchange {
+  /** ccxt's delayed calls (listen-key keep-alives): unref'd, and cleared by closeStreams. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   /** Exchange order id -> client order id, for the fills (trades carry only the order id). */
   private readonly clientIds = new Map<string, string>();
 
@@ -155,7 +157,9 @@ export class CcxtExchange implements StreamingExchange {
         if (options.exchangeUrl.startsWith('http:')) await exchange.loadHttpProxyAgent();
       }
       if (options.markets !== undefined) exchange.setMarkets(options.markets as unknown as Record<string, Market>);
-      return new CcxtExchange(exchange, options.exchangeId, secrets);
+      const adapter = new CcxtExchange(exchange, options.exchangeId, secrets);
+      adapter.trackDelayedCalls();
+      return adapter;
     } catch (error) {
       throw fromCcxtError(error, options.exchangeId, secrets);
     }
@@ -322,6 +326,27 @@ export class CcxtExchange implements StreamingExchange {
   async closeStreams(): Promise<void> {
     await this.call((exchange) => exchange.close());
     this.exchange.options['lastAuthenticatedTime'] = 0;
+    // The keep-alives of the listen keys just given up: a new one comes with the next subscription.
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+  }
+
+  /**
+   * ccxt's `delay` is a bare setTimeout whose handle is dropped: bingx schedules a listen-key
+   * keep-alive with it every 59 minutes, which exchange.close() cannot cancel. That held the
+   * process for an hour after shutdown, and each reconnect started one more chain. Here the
+   * timers are unref'd (they never hold the process) and remembered (closeStreams clears them).
+   */
+  private trackDelayedCalls(): void {
+    const exchange = this.exchange as unknown as { delay(timeout: number, method: unknown, ...args: unknown[]): void; spawn(method: unknown, ...args: unknown[]): void };
+    exchange.delay = (timeout, method, ...args) => {
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        exchange.spawn(method, ...args);
+      }, timeout);
+      timer.unref();
+      this.delayed.add(timer);
+    };
   }
 
   /** The exchange's REST and WebSocket base URLs as in use (after an EXCHANGE_URL rewrite). */
