@@ -201,14 +201,10 @@ describe.skipIf(!hasShared)(`CcxtExchange watches on ccxt's recorded Binance fra
     { symbol: 'BTC/USDT', price: 64117.99, timestamp: 1786539511015 },
   ];
 
-  // KNOWN DEFECT (marked test.fails): with EXCHANGE_URL, a binance spot ticker never arrives.
-  // CcxtExchange.create rebases wss://stream.binance.com:9443/ws (spot) and
-  // wss://fstream.binance.com/ws (USD-M futures) both onto ws://<host>/ws, and ccxt's binance tells
-  // spot from contract stream frames only by the URL (isSpotUrl: it contains "/stream"). On the
-  // rebased URL, the BTCUSDT frame (an id both BTC/USDT and BTC/USDT:USDT have) is parsed as
-  // BTC/USDT:USDT, so the watch of BTC/USDT waits forever. Same for binance order books, trades
-  // and candles. Remove `.fails` once the adapter keeps spot stream frames spot under EXCHANGE_URL.
-  test.fails(
+  // With every market loaded, BTCUSDT names both BTC/USDT and BTC/USDT:USDT, and ccxt's binance
+  // tells spot from contract frames by the stream URL, which EXCHANGE_URL rebases away: the adapter
+  // declares every stream spot (afterRebase in ccxt-exchange.ts). Without it this tick never came.
+  test(
     'watchTick with every market loaded (as live): the miniTicker frame arrives as the BTC/USDT tick',
     async () => {
       const fixture = wsFixtureCase('binance', 'watchTicker', 'spot ticker');

@@ -73,6 +73,19 @@ const fetchByClientId: Readonly<Record<string, FetchByClientId>> = {
   },
 };
 
+/**
+ * Exchange-specific repairs after EXCHANGE_URL rebased the URLs. ccxt's binance tells spot stream
+ * frames from futures ones by the host (`isSpotUrl`: "/stream" in the URL, as in
+ * stream.binance.com); rebased, both are ws://HOST/ws, and a spot BTCUSDT ticker was filed under
+ * BTC/USDT:USDT (watchTicker('BTC/USDT') never resolved). btcbot trades spot only: every stream
+ * is spot.
+ */
+const afterRebase: Readonly<Record<string, (exchange: Exchange) => void>> = {
+  binance: (exchange) => {
+    (exchange as unknown as { isSpotUrl(client: unknown): boolean }).isSpotUrl = () => true;
+  },
+};
+
 /** Replaces scheme and host of an absolute URL (placeholders such as {hostname} included). */
 function rebase(url: string, httpOrigin: string, wsOrigin: string): string {
   const match = /^(https?|wss?):\/\/[^/?#]*/i.exec(url);
@@ -153,6 +166,7 @@ export class CcxtExchange implements StreamingExchange {
       }
       if (options.exchangeUrl !== undefined) {
         exchange.urls['api'] = rebaseApiUrls(exchange.urls['api'], options.exchangeUrl) as typeof exchange.urls.api;
+        afterRebase[options.exchangeId]?.(exchange);
         // ccxt opens plain ws:// sockets only with an http agent it is told to load first.
         if (options.exchangeUrl.startsWith('http:')) await exchange.loadHttpProxyAgent();
       }
