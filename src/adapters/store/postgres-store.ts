@@ -1,0 +1,122 @@
+// The store of the long-running modes, on Postgres (a server, or the embedded PGlite) through
+// postgres.js. Writes are idempotent, so a write retried after a crash or a lost answer does no
+// harm: an intent is keyed by its client order id, a fill by (symbol, trade id).
+import type { Sql } from 'postgres';
+import type { GridConfig } from '../../config/grid-config.js';
+import type { Fill, OrderIntent } from '../../domain/trading.js';
+import type { StorePort } from './port.js';
+
+/** An order as stored. */
+export interface StoredOrder {
+  readonly clientOrderId: string;
+  readonly gridId: string;
+  readonly symbol: string;
+  readonly side: 'buy' | 'sell';
+  readonly type: 'limit' | 'market';
+  readonly level: number;
+  readonly price: number | undefined;
+  readonly amount: number;
+  readonly filled: number;
+  readonly status: string;
+}
+
+interface OrderRow {
+  client_order_id: string;
+  grid_id: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: 'limit' | 'market';
+  level: number;
+  price: string | null;
+  amount: string;
+  filled: string;
+  status: string;
+}
+
+interface FillRow {
+  symbol: string;
+  trade_id: string;
+  client_order_id: string;
+  exchange_order_id: string;
+  side: 'buy' | 'sell';
+  price: string;
+  amount: string;
+  fee: string;
+  taker_or_maker: 'taker' | 'maker';
+  executed_at: string;
+}
+
+/** A number as NUMERIC input: exact decimal text (JavaScript's shortest round-trip form). */
+const numeric = (value: number): string => String(value);
+
+export class PostgresStore implements StorePort {
+  constructor(private readonly sql: Sql) {}
+
+  /** Creates or updates the grid's row (its config may have changed between runs). */
+  async registerGrid(config: GridConfig): Promise<void> {
+    await this.sql`
+      INSERT INTO grids (id, symbol, config) VALUES (${config.id}, ${config.symbol}, ${this.sql.json(JSON.parse(JSON.stringify(config)))})
+      ON CONFLICT (id) DO UPDATE SET symbol = EXCLUDED.symbol, config = EXCLUDED.config, updated_at = now()`;
+  }
+
+  async recordIntent(gridId: string, intent: OrderIntent): Promise<void> {
+    await this.sql`
+      INSERT INTO orders (client_order_id, grid_id, symbol, side, type, level, price, amount)
+      VALUES (${intent.clientOrderId}, ${gridId}, ${intent.symbol}, ${intent.side}, ${intent.type}, ${intent.level},
+              ${intent.price === undefined ? null : numeric(intent.price)}, ${numeric(intent.amount)})
+      ON CONFLICT (client_order_id) DO NOTHING`;
+  }
+
+  /** Stores the fill and adds it to its order's filled amount, in one transaction; false if seen before. */
+  async recordFill(fill: Fill): Promise<boolean> {
+    return this.sql.begin(async (tx) => {
+      const inserted = await tx`
+        INSERT INTO fills (symbol, trade_id, client_order_id, exchange_order_id, side, price, amount, fee, taker_or_maker, executed_at)
+        VALUES (${fill.symbol}, ${fill.tradeId}, ${fill.clientOrderId}, ${fill.orderId}, ${fill.side}, ${numeric(fill.price)},
+                ${numeric(fill.amount)}, ${numeric(fill.fee)}, ${fill.takerOrMaker}, ${fill.timestamp})
+        ON CONFLICT (symbol, trade_id) DO NOTHING
+        RETURNING trade_id`;
+      if (inserted.length === 0) return false;
+      await tx`
+        UPDATE orders SET filled = filled + ${numeric(fill.amount)},
+                          status = CASE WHEN filled + ${numeric(fill.amount)} >= amount THEN 'filled' ELSE status END,
+                          exchange_order_id = COALESCE(exchange_order_id, ${fill.orderId}),
+                          updated_at = now()
+        WHERE client_order_id = ${fill.clientOrderId}`;
+      return true;
+    }) as Promise<boolean>;
+  }
+
+  async orders(gridId: string): Promise<StoredOrder[]> {
+    const rows = await this.sql<OrderRow[]>`SELECT * FROM orders WHERE grid_id = ${gridId} ORDER BY created_at, client_order_id`;
+    return rows.map((row) => ({
+      clientOrderId: row.client_order_id,
+      gridId: row.grid_id,
+      symbol: row.symbol,
+      side: row.side,
+      type: row.type,
+      level: row.level,
+      price: row.price === null ? undefined : Number(row.price),
+      amount: Number(row.amount),
+      filled: Number(row.filled),
+      status: row.status,
+    }));
+  }
+
+  /** The fills of `symbol`, oldest first. */
+  async fills(symbol: string): Promise<Fill[]> {
+    const rows = await this.sql<FillRow[]>`SELECT * FROM fills WHERE symbol = ${symbol} ORDER BY executed_at, trade_id`;
+    return rows.map((row) => ({
+      tradeId: row.trade_id,
+      orderId: row.exchange_order_id,
+      clientOrderId: row.client_order_id,
+      symbol: row.symbol,
+      side: row.side,
+      price: Number(row.price),
+      amount: Number(row.amount),
+      fee: Number(row.fee),
+      takerOrMaker: row.taker_or_maker,
+      timestamp: Number(row.executed_at),
+    }));
+  }
+}
