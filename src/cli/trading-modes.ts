@@ -5,6 +5,8 @@
 //          (e.g. Binance spot testnet) through the live code path instead;
 // - live:  real orders through the ccxt adapter; refuses to start without API keys and without
 //          the explicit confirmation, and logs a loud banner first.
+// Real orders (live, sandbox) are written ahead to the Postgres store (DATABASE_URL, else the
+// embedded PGlite in database.dataDir); paper and demo keep their books in memory.
 // Every mode runs until the abort signal and returns one report per grid.
 import { randomInt } from 'node:crypto';
 import { ExchangeSession } from '../actors/exchange-session.js';
@@ -13,7 +15,7 @@ import { runPaperTrading } from '../actors/paper-trading.js';
 import type { BacktestReport } from '../actors/backtest.js';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
 import { pacedCandles, tickCandles } from '../adapters/feed/price-feeds.js';
-import { MemoryStore } from '../adapters/store/memory-store.js';
+import { openStore } from '../adapters/store/open-store.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
@@ -69,9 +71,15 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   } else {
     logger.info({ exchange: config.exchange.id }, "demo mode on the exchange's sandbox: test orders through the live code path");
   }
-  return withSession(context, exchange, true, (session) =>
-    runLiveTrading({ grids: config.grids, session, store: new MemoryStore(), logger, signal, submitTimeoutMs: config.exchange.timeoutMs + 5_000 }),
-  );
+  const { store, database } = await openStore(config.database, logger);
+  try {
+    for (const grid of config.grids) await store.registerGrid(grid);
+    return await withSession(context, exchange, true, (session) =>
+      runLiveTrading({ grids: config.grids, session, store, logger, signal, submitTimeoutMs: config.exchange.timeoutMs + 5_000 }),
+    );
+  } finally {
+    await database.close();
+  }
 }
 
 function createExchange(config: ServiceConfig, credentials: ExchangeCredentials | undefined): Promise<CcxtExchange> {

@@ -1,6 +1,7 @@
 // The long-running service's configuration (`btcbot run`): the trading mode, the price feed of
 // paper mode, the exchange of demo and live modes, and the grids. Environment variables override
-// the file (Docker stacks set them): TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING.
+// the file (Docker stacks set them): TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING,
+// DATA_DIR; DATABASE_URL is read from the environment only (it may hold a password).
 // API keys are never in the file (its keys are checked strictly): see exchange-credentials.ts.
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
@@ -34,6 +35,11 @@ const serviceSchema = z.strictObject({
     })
     .default({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 15_000 }),
   confirmLiveTrading: z.boolean({ error: 'confirmLiveTrading must be true or false' }).default(false),
+  database: z
+    .strictObject({
+      dataDir: z.string({ error: 'database.dataDir must be a directory path' }).min(1).default('./data'),
+    })
+    .default({ dataDir: './data' }),
 });
 
 /** Where demo and live modes trade, and how the session treats its streams. */
@@ -59,6 +65,11 @@ export interface ServiceConfig {
   readonly exchange: ExchangeSettings;
   /** Live mode refuses to start without it (file `confirmLiveTrading: true` or env CONFIRM_LIVE_TRADING=yes). */
   readonly confirmLiveTrading: boolean;
+  /**
+   * The store of demo-sandbox and live mode: DATABASE_URL (env only: it may hold a password), else
+   * the embedded PGlite in `dataDir` (env DATA_DIR).
+   */
+  readonly database: { readonly url?: string; readonly dataDir: string };
   readonly grids: readonly GridConfig[];
 }
 
@@ -71,10 +82,17 @@ function overridesFrom(env: NodeJS.ProcessEnv, service: object): Record<string, 
   if (env.EXCHANGE_ID) exchange['id'] = env.EXCHANGE_ID;
   if (env.EXCHANGE_URL) exchange['url'] = env.EXCHANGE_URL;
   if (Object.keys(exchange).length > 0) overrides['exchange'] = exchange;
+  if (env.DATA_DIR) overrides['database'] = { ...((service as { database?: object }).database ?? {}), dataDir: env.DATA_DIR };
   return overrides;
 }
 
-const envNames: Readonly<Record<string, string>> = { mode: 'TRADING_MODE', confirmLiveTrading: 'CONFIRM_LIVE_TRADING', 'exchange.id': 'EXCHANGE_ID', 'exchange.url': 'EXCHANGE_URL' };
+const envNames: Readonly<Record<string, string>> = {
+  mode: 'TRADING_MODE',
+  confirmLiveTrading: 'CONFIRM_LIVE_TRADING',
+  'exchange.id': 'EXCHANGE_ID',
+  'exchange.url': 'EXCHANGE_URL',
+  'database.dataDir': 'DATA_DIR',
+};
 
 /** Reads the service config from `file`, then applies TRADING_MODE from `env`. */
 export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceConfig> {
@@ -100,6 +118,7 @@ export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = p
     feed: { ...feed, ...(feed.data === undefined ? {} : { data: feed.data }) },
     exchange: { ...exchange, ...(exchange.url === undefined ? {} : { url: exchange.url }) },
     confirmLiveTrading: parsed.data.confirmLiveTrading,
+    database: { dataDir: parsed.data.database.dataDir, ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}) },
     grids,
   };
 }

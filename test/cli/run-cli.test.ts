@@ -6,7 +6,8 @@ import { btcbot, ensureBuilt, expectUserError, MAIN, ROOT } from './cli-harness.
 import { useTempDir } from '../support/temp-dir.js';
 
 beforeAll(ensureBuilt);
-const config = useTempDir('btcbot-run-').file;
+const temp = useTempDir('btcbot-run-');
+const config = temp.file;
 
 const GRID = `
 grids:
@@ -91,3 +92,16 @@ describe('btcbot run (paper mode)', () => {
     expectUserError(btcbot(['run', '--config', config('typo.yaml', `mdoe: paper\n${GRID}`)]), 'mdoe');
   });
 });
+
+describe('btcbot migrate', () => {
+  test('applies the migrations to the embedded database once; a bad DATABASE_URL is a clear error', () => {
+    const env = { DATA_DIR: temp.path('migrate-data'), DATABASE_URL: '' };
+    const first = btcbot(['migrate'], ROOT, env);
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stderr.trim().split('\n').at(-1)!)).toMatchObject({ msg: 'database ready', migrationsApplied: [1] });
+    const second = btcbot(['migrate'], ROOT, env);
+    expect(JSON.parse(second.stderr.trim().split('\n').at(-1)!)).toMatchObject({ msg: 'database ready', migrationsApplied: [] });
+    expectUserError(btcbot(['migrate'], ROOT, { DATABASE_URL: 'mysql://root:hunter2@localhost/x' }), 'DATABASE_URL must start with postgres://');
+  }, 60_000);
+});
+

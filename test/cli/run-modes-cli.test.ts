@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ensureBuilt, expectNoStackTrace, killChildren, spawnCli, startExchangeSim, type CliProcess, type LogLine, type SimProcess } from './cli-harness.js';
+import { openDatabase } from '../../src/adapters/store/database.js';
+import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
@@ -34,10 +36,12 @@ const NO_EXCHANGE_ENV = {
   EXCHANGE_API_SECRET: '',
   EXCHANGE_API_KEY_FILE: '',
   EXCHANGE_API_SECRET_FILE: '',
+  DATABASE_URL: '',
 };
 
+/** Live mode writes ahead to the embedded database: one data directory per simulator (a new one costs ~4.5 s of initdb). */
 function liveEnv(url: string, keys: Record<string, string> = { EXCHANGE_API_KEY: KEY, EXCHANGE_API_SECRET: SECRET }): NodeJS.ProcessEnv {
-  return { ...NO_EXCHANGE_ENV, TRADING_MODE: 'live', EXCHANGE_URL: url, CONFIRM_LIVE_TRADING: 'yes', ...keys };
+  return { ...NO_EXCHANGE_ENV, TRADING_MODE: 'live', EXCHANGE_URL: url, CONFIRM_LIVE_TRADING: 'yes', DATA_DIR: tmp.path(`data-${new URL(url).port}`), ...keys };
 }
 
 interface SimOrder {
@@ -161,6 +165,19 @@ describe('btcbot run in live mode against the simulator', () => {
     expect(report.openOrders).toEqual(resting(await sim.get<SimOrder[]>('/__sim/orders')));
     expect(report).toMatchObject({ state: { active: 'running' }, startPrice: 50_000, lastPrice: 50_500, fills: { buy: 1, sell: 1 }, roundTrips: 1, stopped: null });
     expectCleanOutput(bot);
+    // Written ahead to the embedded database: every order the exchange got, every fill it made.
+    const database = await openDatabase({ dataDir: liveEnv(sim.url)['DATA_DIR']! });
+    try {
+      const store = new PostgresStore(database.sql);
+      const simOrders = await sim.get<SimOrder[]>('/__sim/orders');
+      expect((await store.orders('live1')).map((order) => order.clientOrderId).sort()).toEqual(simOrders.map((order) => order.clientOrderId).sort());
+      const simFills = await sim.get<Array<{ clientOrderId: string; price: number; amount: number }>>('/__sim/fills');
+      expect((await store.fills('BTC/USDT')).map(({ clientOrderId, price, amount }) => ({ clientOrderId, price, amount }))).toEqual(
+        simFills.map(({ clientOrderId, price, amount }) => ({ clientOrderId, price, amount })),
+      );
+    } finally {
+      await database.close();
+    }
   });
 
   test("a second run refuses to start over the first run's resting orders (exit 2) and places nothing", async () => {

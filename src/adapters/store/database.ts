@@ -6,6 +6,7 @@
 // wait for ever. Opening a new data directory runs initdb (~4.5 s); reopening one takes ~0.35 s.
 import { mkdirSync } from 'node:fs';
 import type { Sql } from 'postgres';
+import { ConfigError } from '../../config/config-error.js';
 
 export interface Database {
   readonly sql: Sql;
@@ -43,10 +44,10 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     try {
       parsed = new URL(options.url);
     } catch {
-      throw new Error('DATABASE_URL is not a URL: expected postgres://user:password@host:5432/database');
+      throw new ConfigError('DATABASE_URL is not a URL: expected postgres://user:password@host:5432/database');
     }
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-      throw new Error(`DATABASE_URL must start with postgres://, not ${parsed.protocol}//`);
+      throw new ConfigError(`DATABASE_URL must start with postgres://, not ${parsed.protocol}//`);
     }
     const sql = postgres(options.url, { ...quiet, max: 5, connect_timeout: 10 });
     return { sql, description: describeUrl(options.url), embedded: false, close: () => sql.end({ timeout: 5 }) };

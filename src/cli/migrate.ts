@@ -1,0 +1,29 @@
+// `btcbot migrate [--config FILE]`: applies the database migrations (db/migrations) and exits.
+// `btcbot run` applies them at every start too; this is for deploys that migrate first.
+import { openStore } from '../adapters/store/open-store.js';
+import { loadServiceConfig } from '../config/service-config.js';
+import { parseCommandArgs } from './command-args.js';
+import { logFlagOptions, loggerFromFlags } from './log-flags.js';
+
+const help = `usage: btcbot migrate [--config FILE] [options]
+
+  --config FILE     service configuration (for database.dataDir); optional
+  --log-level L     debug, info (default), warn, error or silent
+  --log-format F    json (default) or text
+
+The database is DATABASE_URL (postgres://...), else the embedded PGlite in database.dataDir
+(env DATA_DIR, default ./data).
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const values = parseCommandArgs(args, { config: { type: 'string' }, ...logFlagOptions({ level: 'info', format: 'json' }) }, help);
+  if (values === undefined) return 0;
+  const logger = loggerFromFlags(values);
+  const settings =
+    values.config === undefined
+      ? { dataDir: process.env.DATA_DIR || './data', ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) }
+      : (await loadServiceConfig(values.config)).database;
+  const { database } = await openStore(settings, logger);
+  await database.close();
+  return 0;
+}
