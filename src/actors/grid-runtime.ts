@@ -40,6 +40,12 @@ function toAck(order: ExchangeOrder): OrderAck {
   return { id: order.id, status: order.status, filled: order.filled };
 }
 
+/** Stores what the exchange said of an order: its id while it rests or filled (the fills say how much), or its end. */
+async function recordAck(store: StorePort, clientOrderId: string, order: ExchangeOrder): Promise<void> {
+  const status = order.status === 'closed' ? 'open' : order.status;
+  await store.recordOrderUpdate(clientOrderId, { status, ...(order.id ? { exchangeOrderId: order.id } : {}) });
+}
+
 /** The order machine with its effects bound to this grid's store and exchange. */
 function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort) {
   return orderMachine.provide({
@@ -47,17 +53,23 @@ function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort)
       recordIntent: fromPromise<void, OrderIntent>(({ input }) => store.recordIntent(gridId, input)),
       placeOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
         const { symbol, side, amount, clientOrderId } = input;
-        return toAck(
+        const order =
           input.type === 'limit'
             ? await exchange.createLimitOrder({ symbol, side, price: input.price!, amount, clientOrderId })
-            : await exchange.createMarketOrder({ symbol, side, amount, clientOrderId }),
-        );
+            : await exchange.createMarketOrder({ symbol, side, amount, clientOrderId });
+        await recordAck(store, clientOrderId, order);
+        return toAck(order);
       }),
       lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async ({ input }) => {
         const order = await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol);
+        if (order) await recordAck(store, input.clientOrderId, order);
         return order && toAck(order);
       }),
-      cancelOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => toAck(await exchange.cancelOrder(input.clientOrderId, input.symbol))),
+      cancelOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
+        const order = await exchange.cancelOrder(input.clientOrderId, input.symbol);
+        await recordAck(store, input.clientOrderId, order);
+        return toAck(order);
+      }),
     },
   });
 }
@@ -98,6 +110,12 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
         if (output.type === 'ORDER.REJECTED') {
           const { side, type, price, amount, level } = output.intent;
           logger.warn({ grid: config.id, clientOrderId, side, type, price, amount, level, code: output.code }, `order not placed, skipped: ${output.reason}`);
+        }
+        const ended = { 'ORDER.REJECTED': 'rejected', 'ORDER.CANCELED': 'canceled', 'ORDER.EXPIRED': 'expired' } as const;
+        if (output.type !== 'ORDER.FILLED') {
+          store.recordOrderUpdate(clientOrderId, { status: ended[output.type] }).catch((error: unknown) => {
+            logger.error({ grid: config.id, clientOrderId, error: String(error) }, 'could not store the end of an order; the exchange still has it');
+          });
         }
         actor.send(output);
       },

@@ -19,6 +19,7 @@ import type { Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { planStart, reachedTrigger } from '../machines/grid-math.js';
+import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
 import type { SessionStatus } from './exchange-session.js';
 import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
 
@@ -92,8 +93,9 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
         logger.warn({ grid: config.id, trigger, price: tick.price }, 'price trigger reached: the grid stops');
         runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
       });
+      const stopPersisting = persistChanges(config, runtime, options.store, logger);
       runtime.actor.send({ type: 'START', price: startPrice });
-      started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopListening: () => (stopTicks(), stopFillLog()) });
+      started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopListening: () => (stopTicks(), stopFillLog(), stopPersisting()) });
       logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
       options.onStarted?.(config, runtime);
     }
@@ -132,6 +134,36 @@ async function retryRetryable<T>(request: () => Promise<T>, what: string, logger
       await sleep(delayMs, undefined, { signal }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * Saves the grid's persisted actors after each change of the grid, one save at a time (the newest
+ * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
+ * resume: the exchange and the stored intents and fills stay the truth.
+ */
+function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger): () => void {
+  let saving = false;
+  let again = false;
+  const save = async (): Promise<void> => {
+    if (saving) {
+      again = true;
+      return;
+    }
+    saving = true;
+    try {
+      do {
+        again = false;
+        const snapshot = runtime.persist();
+        await store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), snapshot, GRID_MACHINE_VERSION);
+      } while (again);
+    } catch (error) {
+      logger.error({ grid: config.id, error: String(error) }, 'could not save the grid snapshot; the store still has every intent and fill');
+    } finally {
+      saving = false;
+    }
+  };
+  const subscription = runtime.actor.subscribe({ next: () => void save(), error: () => undefined });
+  return () => subscription.unsubscribe();
 }
 
 /** The grid with the exchange's market filters (the ones it enforces). */

@@ -170,7 +170,13 @@ describe('btcbot run in live mode against the simulator', () => {
     try {
       const store = new PostgresStore(database.sql);
       const simOrders = await sim.get<SimOrder[]>('/__sim/orders');
-      expect((await store.orders('live1')).map((order) => order.clientOrderId).sort()).toEqual(simOrders.map((order) => order.clientOrderId).sort());
+      // Each order's status as the exchange has it (closed = filled by the stored fills).
+      const status = { open: 'open', closed: 'filled', canceled: 'canceled' } as Record<string, string>;
+      expect((await store.orders('live1')).map((order) => `${order.clientOrderId} ${order.status}`).sort()).toEqual(
+        simOrders.map((order) => `${order.clientOrderId} ${status[order.status]}`).sort(),
+      );
+      // The grid's actors, persisted after each change.
+      expect(await store.gridSnapshot('live1')).toMatchObject({ state: '{"active":"running"}', machineVersion: 1, snapshot: { grid: { status: 'active' } } });
       const simFills = await sim.get<Array<{ clientOrderId: string; price: number; amount: number }>>('/__sim/fills');
       expect((await store.fills('BTC/USDT')).map(({ clientOrderId, price, amount }) => ({ clientOrderId, price, amount }))).toEqual(
         simFills.map(({ clientOrderId, price, amount }) => ({ clientOrderId, price, amount })),

@@ -147,6 +147,23 @@ for (const backend of backends) {
       expect((await store.fills('BTC/USDT')).map((f) => f.clientOrderId)).toEqual(['someone-else']);
     });
 
+    test('order updates: the exchange id and status are kept; an order the fills completed stays filled', async () => {
+      await store.recordIntent('g1', intent('bbg1_1b1', 0.001));
+      await store.recordOrderUpdate('bbg1_1b1', { status: 'open', exchangeOrderId: 'X-1' });
+      expect((await store.orders('g1'))[0]).toMatchObject({ status: 'open' });
+      await store.recordFill(fill('T1', 'bbg1_1b1', 0.001));
+      await store.recordOrderUpdate('bbg1_1b1', { status: 'canceled' });
+      expect((await store.orders('g1'))[0]).toMatchObject({ status: 'filled', filled: 0.001 });
+      const [row] = await database.sql<{ exchange_order_id: string }[]>`SELECT exchange_order_id FROM orders WHERE client_order_id = 'bbg1_1b1'`;
+      expect(row!.exchange_order_id).toBe('X-1');
+    });
+
+    test('the grid snapshot is saved with its state and machine version', async () => {
+      expect(await store.gridSnapshot('g1')).toEqual({ state: 'idle', snapshot: null, machineVersion: null });
+      await store.saveGridSnapshot('g1', '{"active":"running"}', { grid: { value: { active: 'running' } }, orders: {} }, 1);
+      expect(await store.gridSnapshot('g1')).toEqual({ state: '{"active":"running"}', snapshot: { grid: { value: { active: 'running' } }, orders: {} }, machineVersion: 1 });
+    });
+
     test('an intent for an unknown grid is refused (the grid is registered first)', async () => {
       await expect(store.recordIntent('nosuchgrid', intent('bbx_1b1'))).rejects.toThrow(/foreign key/);
     });

@@ -2,9 +2,19 @@
 // backtests; the Postgres store (postgres.js, or embedded PGlite) serves the long-running modes.
 import type { Fill, OrderIntent } from '../../domain/trading.js';
 
+/** What the exchange said of an order: resting (with its id) or ended without filling whole. Filled comes from the fills. */
+export type OrderUpdate = {
+  readonly status: 'open' | 'canceled' | 'rejected' | 'expired';
+  readonly exchangeOrderId?: string;
+};
+
 export interface StorePort {
   /** Stores an order's intent before it is sent. Idempotent on the client order id. */
   recordIntent(gridId: string, intent: OrderIntent): Promise<void>;
   /** Stores a fill before anything reacts to it; false when that trade id was stored already. */
   recordFill(fill: Fill): Promise<boolean>;
+  /** Stores an order's acknowledgement or its end. An order the fills completed stays filled. */
+  recordOrderUpdate(clientOrderId: string, update: OrderUpdate): Promise<void>;
+  /** Keeps the grid's persisted actors and lifecycle state, with the machine version that wrote them. */
+  saveGridSnapshot(gridId: string, state: string, snapshot: unknown, machineVersion: number): Promise<void>;
 }

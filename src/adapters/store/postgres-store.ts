@@ -4,7 +4,7 @@
 import type { Sql } from 'postgres';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { StorePort } from './port.js';
+import type { OrderUpdate, StorePort } from './port.js';
 
 /** An order as stored. */
 export interface StoredOrder {
@@ -85,6 +85,26 @@ export class PostgresStore implements StorePort {
         WHERE client_order_id = ${fill.clientOrderId}`;
       return true;
     }) as Promise<boolean>;
+  }
+
+  async recordOrderUpdate(clientOrderId: string, update: OrderUpdate): Promise<void> {
+    await this.sql`
+      UPDATE orders SET status = CASE WHEN status = 'filled' THEN status ELSE ${update.status} END,
+                        exchange_order_id = COALESCE(${update.exchangeOrderId ?? null}, exchange_order_id),
+                        updated_at = now()
+      WHERE client_order_id = ${clientOrderId}`;
+  }
+
+  /** The grid's persisted actors (for a fast resume; the exchange and the store's orders and fills stay the truth). */
+  async saveGridSnapshot(gridId: string, state: string, snapshot: unknown, machineVersion: number): Promise<void> {
+    await this.sql`
+      UPDATE grids SET state = ${state}, snapshot = ${this.sql.json(snapshot as Parameters<Sql['json']>[0])}, machine_version = ${machineVersion}, updated_at = now()
+      WHERE id = ${gridId}`;
+  }
+
+  async gridSnapshot(gridId: string): Promise<{ state: string; snapshot: unknown; machineVersion: number | null } | undefined> {
+    const [row] = await this.sql<{ state: string; snapshot: unknown; machine_version: number | null }[]>`SELECT state, snapshot, machine_version FROM grids WHERE id = ${gridId}`;
+    return row && { state: row.state, snapshot: row.snapshot, machineVersion: row.machine_version };
   }
 
   async orders(gridId: string): Promise<StoredOrder[]> {
