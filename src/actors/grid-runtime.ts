@@ -10,7 +10,7 @@ import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot 
 import type { GridConfig } from '../config/grid-config.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
 import { gridMachine } from '../machines/grid.machine.js';
-import { orderMachine, type OrderAck, type OrderInput } from '../machines/order.machine.js';
+import { orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
@@ -50,7 +50,7 @@ async function recordAck(store: StorePort, clientOrderId: string, order: Exchang
 function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort) {
   return orderMachine.provide({
     actors: {
-      recordIntent: fromPromise<void, OrderIntent>(({ input }) => store.recordIntent(gridId, input)),
+      recordIntent: fromPromise<IntentRecord, OrderIntent>(async ({ input }) => ((await store.recordIntent(gridId, input)) ? 'new' : 'known')),
       placeOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
         const { symbol, side, amount, clientOrderId } = input;
         const order =

@@ -27,6 +27,9 @@ export interface OrderEffectError {
   readonly code?: string;
 }
 
+/** What storing an intent found: `new`, or `known` when it was stored before (by a run that may have sent it). */
+export type IntentRecord = 'new' | 'known';
+
 /** A rate-limited request waits this many times longer: hammering a rate limit prolongs it (or earns a ban). */
 export const RATE_LIMIT_BACKOFF_FACTOR = 5;
 
@@ -104,7 +107,7 @@ export const orderMachine = setup({
     output: {} as OrderOutcomeEvent,
   },
   actors: {
-    recordIntent: notProvided('recordIntent') as ReturnType<typeof fromPromise<void, OrderIntent>>,
+    recordIntent: notProvided('recordIntent') as ReturnType<typeof fromPromise<IntentRecord, OrderIntent>>,
     placeOrder: notProvided('placeOrder') as ReturnType<typeof fromPromise<OrderAck, OrderIntent>>,
     lookupOrder: notProvided('lookupOrder') as ReturnType<typeof fromPromise<OrderAck | undefined, OrderIntent>>,
     cancelOrder: notProvided('cancelOrder') as ReturnType<typeof fromPromise<OrderAck, OrderIntent>>,
@@ -169,8 +172,12 @@ export const orderMachine = setup({
       invoke: {
         src: 'recordIntent',
         input: ({ context }) => context.intent,
-        // Intent is durable: now it may be sent.
-        onDone: { target: 'submitted' },
+        onDone: [
+          // The intent was stored already: an earlier run (before a crash) may have sent it. Look it up first.
+          { guard: ({ event }) => event.output === 'known', target: 'inFlight' },
+          // Intent is durable: now it may be sent.
+          { target: 'submitted' },
+        ],
         // Not stored, so never sent: nothing is on the exchange.
         onError: { target: 'rejected', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
       },

@@ -3,6 +3,7 @@ import { createActor, fromPromise, SimulatedClock, type AnyEventObject, type Sna
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { Fill, OrderIntent } from '../../src/domain/trading.js';
 import {
+  type IntentRecord,
   lookupRetryDelay,
   orderMachine,
   RATE_LIMIT_BACKOFF_FACTOR,
@@ -100,7 +101,7 @@ function harness(input: Partial<OrderInput> = {}, taken?: Set<string>) {
     );
   const machine = orderMachine.provide({
     actors: {
-      recordIntent: fake<void>('recordIntent'),
+      recordIntent: fake<IntentRecord>('recordIntent'),
       placeOrder: fake<OrderAck>('placeOrder'),
       lookupOrder: fake<OrderAck | undefined>('lookupOrder'),
       cancelOrder: fake<OrderAck>('cancelOrder'),
@@ -138,9 +139,9 @@ function harness(input: Partial<OrderInput> = {}, taken?: Set<string>) {
       pending(src).reject(error);
       await flush();
     },
-    /** recordIntent succeeds: the order is sent (placeOrder pending). */
+    /** recordIntent stores it new: the order is sent (placeOrder pending). */
     async recorded() {
-      await h.resolve('recordIntent');
+      await h.resolve('recordIntent', 'new');
     },
     /** recorded and acknowledged open. */
     async opened() {
@@ -174,7 +175,8 @@ const labelled: Array<[string, AnyEventObject]> = [
   ['EXCHANGE_CANCELED', { type: 'EXCHANGE_CANCELED' }],
   ['EXCHANGE_EXPIRED', { type: 'EXCHANGE_EXPIRED' }],
   ...Object.entries(FILLS).map(([id, f]): [string, AnyEventObject] => [`FILL(${id})`, { type: 'FILL', fill: f }]),
-  ['done(recordIntent)', { type: doneType('recording'), output: undefined }],
+  ['done(recordIntent)', { type: doneType('recording'), output: 'new' }],
+  ['done(recordIntent:known)', { type: doneType('recording'), output: 'known' }],
   ['error(recordIntent:unknown)', { type: errorType('recording'), error: effectError('unknown', 'disk full') }],
   ['done(placeOrder:open)', { type: doneType('submitted'), output: ack('open') }],
   ...(['rejected', 'auth', 'retryable', 'notFound', 'unknown'] as const).map((kind): [string, AnyEventObject] => [
@@ -362,7 +364,7 @@ describe('order machine model', () => {
 
     const definition = definitionTransitions(orderMachine);
     expect(new Set(definition).size, 'transition labels are unique').toBe(definition.length);
-    expect(definition).toHaveLength(51);
+    expect(definition).toHaveLength(52);
     expect([...taken].sort()).toEqual([...definition].sort());
   });
 });
@@ -768,6 +770,22 @@ describe('order machine: in flight', () => {
     expect(h.callsOf('placeOrder')).toHaveLength(1);
   });
 
+  it('an intent stored before (a run that may have sent it crashed) is looked up before anything is sent', async () => {
+    const found = harness();
+    await found.resolve('recordIntent', 'known');
+    expect(found.state()).toBe('inFlight');
+    expect(found.callsOf('placeOrder')).toHaveLength(0);
+    await found.resolve('lookupOrder', ack('open'));
+    expect(found.state()).toBe('open');
+    expect(found.callsOf('placeOrder')).toHaveLength(0); // it was sent: never twice
+
+    const neverSent = harness();
+    await neverSent.resolve('recordIntent', 'known');
+    await neverSent.resolve('lookupOrder', undefined);
+    expect(neverSent.state()).toBe('submitted'); // the exchange never saw it: sending cannot duplicate it
+    expect(neverSent.callsOf('placeOrder')).toHaveLength(1);
+  });
+
   it('a rate-limited look-up waits RATE_LIMIT_BACKOFF_FACTOR times longer', async () => {
     const h = harness({ lookupRetryMs: 1_000 });
     await h.recorded();
@@ -950,7 +968,7 @@ describe('order machine: fills', () => {
     const clock = new SimulatedClock();
     const machine = orderMachine.provide({
       actors: {
-        recordIntent: fromPromise<void, OrderIntent>(async () => {}),
+        recordIntent: fromPromise<IntentRecord, OrderIntent>(async () => 'new'),
         placeOrder: fromPromise<OrderAck, OrderIntent>(async () => ack('closed', 2)),
         lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async () => undefined),
         cancelOrder: fromPromise<OrderAck, OrderIntent>(async () => ack('canceled')),
@@ -1148,7 +1166,7 @@ async function restoredInBackoff(where: 'cancelBackoff' | 'lookupBackoff') {
   const counted = <T>(value: T) => fromPromise<T, OrderIntent>(async () => ((calls += 1), value));
   const machine = orderMachine.provide({
     actors: {
-      recordIntent: counted<void>(undefined),
+      recordIntent: counted<IntentRecord>('new'),
       placeOrder: counted<OrderAck>(ack('open')),
       lookupOrder: counted<OrderAck | undefined>(ack('open')),
       cancelOrder: counted<OrderAck>(ack('canceled')),

@@ -8,8 +8,10 @@ export class MemoryStore implements StorePort {
   readonly orderUpdates = new Map<string, OrderUpdate>();
   readonly gridSnapshots = new Map<string, { state: string; snapshot: unknown; machineVersion: number }>();
 
-  async recordIntent(gridId: string, intent: OrderIntent): Promise<void> {
-    if (!this.intents.has(intent.clientOrderId)) this.intents.set(intent.clientOrderId, { gridId, intent });
+  async recordIntent(gridId: string, intent: OrderIntent): Promise<boolean> {
+    if (this.intents.has(intent.clientOrderId)) return false;
+    this.intents.set(intent.clientOrderId, { gridId, intent });
+    return true;
   }
 
   async recordFill(fill: Fill): Promise<boolean> {

@@ -9,8 +9,11 @@ export type OrderUpdate = {
 };
 
 export interface StorePort {
-  /** Stores an order's intent before it is sent. Idempotent on the client order id. */
-  recordIntent(gridId: string, intent: OrderIntent): Promise<void>;
+  /**
+   * Stores an order's intent before it is sent. Idempotent on the client order id: true when it was
+   * new, false when it was stored before (then it may have been sent: it is looked up first).
+   */
+  recordIntent(gridId: string, intent: OrderIntent): Promise<boolean>;
   /** Stores a fill before anything reacts to it; false when that trade id was stored already. */
   recordFill(fill: Fill): Promise<boolean>;
   /** Stores an order's acknowledgement or its end. An order the fills completed stays filled. */

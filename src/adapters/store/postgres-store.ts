@@ -59,12 +59,14 @@ export class PostgresStore implements StorePort {
       ON CONFLICT (id) DO UPDATE SET symbol = EXCLUDED.symbol, config = EXCLUDED.config, updated_at = now()`;
   }
 
-  async recordIntent(gridId: string, intent: OrderIntent): Promise<void> {
-    await this.sql`
+  async recordIntent(gridId: string, intent: OrderIntent): Promise<boolean> {
+    const inserted = await this.sql`
       INSERT INTO orders (client_order_id, grid_id, symbol, side, type, level, price, amount)
       VALUES (${intent.clientOrderId}, ${gridId}, ${intent.symbol}, ${intent.side}, ${intent.type}, ${intent.level},
               ${intent.price === undefined ? null : numeric(intent.price)}, ${numeric(intent.amount)})
-      ON CONFLICT (client_order_id) DO NOTHING`;
+      ON CONFLICT (client_order_id) DO NOTHING
+      RETURNING client_order_id`;
+    return inserted.length === 1;
   }
 
   /** Stores the fill and adds it to its order's filled amount, in one transaction; false if seen before. */
