@@ -79,6 +79,8 @@ export interface GridRuntime {
   /** Live order actors by client order id. */
   readonly orders: ReadonlyMap<string, OrderActor>;
   persist(): GridRuntimeSnapshot;
+  /** Delivers fills found outside the stream (a recovery's catch-up), in order, through the same path: stored first, each once. Returns how many were new. */
+  deliverFills(fills: readonly Fill[]): Promise<number>;
   /** Stops listening to the exchange and stops the actors (orders on the exchange stay as they are). */
   stop(): void;
 }
@@ -129,24 +131,42 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   actor.on('order.submit', ({ input }) => startOrder(input));
   actor.on('order.cancel', ({ clientOrderId }) => orders.get(clientOrderId)?.send({ type: 'CANCEL' }));
   for (const snapshot of Object.values(options.snapshot?.orders ?? {})) {
-    const { context } = snapshot as Snapshot<unknown> & { context: { intent: OrderInput['intent']; submitTimeoutMs: number } };
-    startOrder({ intent: context.intent, submitTimeoutMs: context.submitTimeoutMs }, snapshot);
+    const { value, context } = snapshot as Snapshot<unknown> & { value: string; context: { intent: OrderInput['intent']; submitTimeoutMs: number; cancelRequested: boolean } };
+    const input = { intent: context.intent, submitTimeoutMs: context.submitTimeoutMs };
+    // A resting order is restored as it was (no request under way, no timer).
+    if (value === 'open' || value === 'partiallyFilled') {
+      startOrder(input, snapshot);
+      continue;
+    }
+    // A request was under way. XState would re-run its promise (a blind resend) and not re-arm its
+    // timer: start the order over from its intent instead. The store knows the intent, so the order
+    // is looked up by client id before anything is sent; its fills are replayed by the recovery.
+    startOrder(input);
+    if (context.cancelRequested) orders.get(context.intent.clientOrderId)?.send({ type: 'CANCEL' });
   }
 
   // Fills are stored, then delivered, strictly in the order the exchange reported them.
-  let delivery = Promise.resolve();
-  const deliverFill = async (fill: Fill): Promise<void> => {
-    if (!(await store.recordFill(fill))) return; // seen before (a replayed stream or a catch-up)
+  let delivery: Promise<unknown> = Promise.resolve();
+  /** Stores the fill, then hands it to its order; false when it was stored before (a replayed stream or a catch-up). */
+  const deliverFill = async (fill: Fill): Promise<boolean> => {
+    if (!(await store.recordFill(fill))) return false;
     const order = orders.get(fill.clientOrderId);
     if (order) order.send({ type: 'FILL', fill });
     else logger.warn({ grid: config.id, clientOrderId: fill.clientOrderId, tradeId: fill.tradeId }, 'fill for an order this grid does not track');
+    return true;
+  };
+  /** Queues the fill behind the ones before it; resolves with whether it was new (false on a store failure too). */
+  const queueFill = (fill: Fill): Promise<boolean> => {
+    const delivered = delivery.then(() => deliverFill(fill)).catch((error: unknown) => {
+      logger.error({ grid: config.id, tradeId: fill.tradeId, error: String(error) }, 'could not store a fill; it will be recovered from the exchange');
+      return false;
+    });
+    delivery = delivered;
+    return delivered;
   };
   const onExchangeEvent = (event: ExchangeEvent): void => {
     if (event.type === 'fill') {
-      if (event.fill.symbol !== config.symbol) return;
-      delivery = delivery.then(() => deliverFill(event.fill)).catch((error: unknown) => {
-        logger.error({ grid: config.id, tradeId: event.fill.tradeId, error: String(error) }, 'could not store a fill; it will be recovered from the exchange');
-      });
+      if (event.fill.symbol === config.symbol) void queueFill(event.fill);
       return;
     }
     const status = event.order.status;
@@ -176,6 +196,11 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
       const persisted: Record<string, Snapshot<unknown>> = {};
       for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();
       return { grid: actor.getPersistedSnapshot(), orders: persisted };
+    },
+    async deliverFills(fills) {
+      let fresh = 0;
+      for (const fill of fills) if (fill.symbol === config.symbol && (await queueFill(fill))) fresh++;
+      return fresh;
     },
     stop() {
       unsubscribe();

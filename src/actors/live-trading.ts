@@ -1,12 +1,14 @@
 // Live trading: every configured grid places real orders through the exchange session (live
 // mode, or demo mode on an exchange's sandbox) until the abort signal (SIGTERM / SIGINT).
 //
-// Before a grid places anything, the exchange is asked, in this order:
+// A grid with saved state is recovered instead (grid-recovery.ts): restarted from its saved actors,
+// reconciled with the exchange, then trading; no START, no leftover-order or funds check.
+//
+// Before a new grid places anything, the exchange is asked, in this order:
 // 1. the market: its price step, amount step and min notional replace the config's `market`
 //    (the exchange's filters are the ones it enforces; a difference is logged);
-// 2. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by an earlier run
-//    stop the start, since this build cannot adopt them yet (recovery from the store is the
-//    persistence work); the message says what to do;
+// 2. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by a run whose state
+//    is not in this database stop the start (they cannot be adopted); the message says what to do;
 // 3. the price: the first tick (stream or REST);
 // 4. the balance: the free quote must cover the start buy and the resting buys.
 // A retryable failure of these requests (network, busy, rate limit) is retried with backoff; any
@@ -21,6 +23,7 @@ import type { GridConfig } from '../config/grid-config.js';
 import { planStart, reachedTrigger } from '../machines/grid-math.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
 import type { SessionStatus } from './exchange-session.js';
+import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
 import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
 
 /** What the live runner needs of the session: requests, own-order stream, ticks, its health. */
@@ -67,14 +70,18 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     for (const grid of options.grids) {
       const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${grid.id}: ${what}`, logger, signal);
       const config = await withExchangeFilters(grid, await patiently('market', () => session.loadMarket(grid.symbol)), logger);
-      refuseLeftoverOrders(config, await patiently('open orders', () => session.fetchOpenOrders(config.symbol)));
+      const saved = await savedGrid(config, options.store);
+      const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
+      if (saved === undefined) refuseLeftoverOrders(config, openOrders);
       const { price: startPrice } = await session.firstTick(config.symbol, signal);
-      requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
+      if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
+      const recoveryStarted = performance.now();
       const runtime = startGridRuntime({
         config,
         exchange: session,
         store: options.store,
         logger,
+        ...(saved === undefined ? {} : { snapshot: saved }),
         ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }),
       });
       const stopFillLog = session.subscribe((event) => {
@@ -94,9 +101,15 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
         runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
       });
       const stopPersisting = persistChanges(config, runtime, options.store, logger);
-      runtime.actor.send({ type: 'START', price: startPrice });
       started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopListening: () => (stopTicks(), stopFillLog(), stopPersisting()) });
-      logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
+      if (saved === undefined) {
+        runtime.actor.send({ type: 'START', price: startPrice });
+        logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
+      } else {
+        const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, options.store, session, openOrders, logger));
+        const ms = Math.round(performance.now() - recoveryStarted);
+        logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
+      }
       options.onStarted?.(config, runtime);
     }
     const logStatus = (): void => {
@@ -181,8 +194,9 @@ function refuseLeftoverOrders(config: GridConfig, openOrders: readonly ExchangeO
   if (leftovers.length === 0) return;
   const sample = leftovers.slice(0, 3).map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
   throw new ConfigError(
-    `grid ${config.id}: ${leftovers.length} open order(s) of an earlier run are on the exchange (${sample.join('; ')}${leftovers.length > 3 ? '; ...' : ''}). ` +
-      `This build cannot adopt them yet: cancel them on the exchange, or give the grid a new id, then start again.`,
+    `grid ${config.id}: ${leftovers.length} open order(s) of an earlier run are on the exchange (${sample.join('; ')}${leftovers.length > 3 ? '; ...' : ''}), ` +
+      `but the grid has no saved state in this database (a new or another DATABASE_URL / DATA_DIR?), so they cannot be adopted: ` +
+      `point the bot at the database of that run, or cancel them on the exchange, or give the grid a new id.`,
   );
 }
 

@@ -173,8 +173,10 @@ export const orderMachine = setup({
         src: 'recordIntent',
         input: ({ context }) => context.intent,
         onDone: [
-          // The intent was stored already: an earlier run (before a crash) may have sent it. Look it up first.
+          // The intent was stored already: an earlier run (before a crash) may have sent it. Look it up first (a cancel asked for meanwhile follows the look-up).
           { guard: ({ event }) => event.output === 'known', target: 'inFlight' },
+          // A new intent, cancelled while it was stored: nothing was sent, so not sending is the cancel.
+          { guard: 'cancelWasRequested', target: 'canceled' },
           // Intent is durable: now it may be sent.
           { target: 'submitted' },
         ],
@@ -182,8 +184,8 @@ export const orderMachine = setup({
         onError: { target: 'rejected', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
       },
       on: {
-        // Nothing was sent yet: cancelling is just not sending.
-        CANCEL: { target: 'canceled' },
+        // Remembered: whether something may be out there is known once the intent is stored.
+        CANCEL: { actions: 'requestCancel' },
       },
     },
     submitted: {

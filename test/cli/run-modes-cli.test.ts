@@ -186,18 +186,18 @@ describe('btcbot run in live mode against the simulator', () => {
     }
   });
 
-  test("a second run refuses to start over the first run's resting orders (exit 2) and places nothing", async () => {
+  test("a second run on another database refuses to start over the first run's resting orders (exit 2) and places nothing", async () => {
     const before = await sim.get<SimOrder[]>('/__sim/orders');
     const leftovers = Object.keys(resting(before)).filter((id) => id.startsWith('bblive1_'));
     expect(leftovers, 'the first test leaves its grid resting on the simulator').toHaveLength(4);
 
-    const bot = spawnCli(['run', '--config', gridFile('again.yaml', 'live1')], liveEnv(sim.url));
+    const bot = spawnCli(['run', '--config', gridFile('again.yaml', 'live1')], { ...liveEnv(sim.url), DATA_DIR: tmp.path('another-database') });
     const exit = await within(bot.exited, 10_000, 'the refused start exiting');
     expect(exit, `output:\n${bot.output()}`).toMatchObject({ code: 2, signal: null });
     const refusal = bot.lines.filter((line) => line.raw === true).map((line) => line.msg);
     expect(refusal).toHaveLength(1);
     expect(refusal[0]).toMatch(/^btcbot run: grid live1: 4 open order\(s\) of an earlier run are on the exchange \(bblive1_/);
-    expect(refusal[0]).toContain('cancel them on the exchange, or give the grid a new id, then start again');
+    expect(refusal[0]).toContain('no saved state in this database');
     expect(bot.lines.some(message('grid started on the exchange'))).toBe(false);
     expect(await sim.get<SimOrder[]>('/__sim/orders')).toEqual(before);
 
@@ -206,6 +206,24 @@ describe('btcbot run in live mode against the simulator', () => {
     expect(output).not.toContain(SECRET);
     expect(bot.stdout()).toBe('');
     expectNoStackTrace(output);
+  });
+
+  test('a restart on the same database recovers the grid: reconciled, nothing placed twice, trading on', async () => {
+    const before = await sim.get<SimOrder[]>('/__sim/orders');
+    // While the bot was down the price fell through 49000: the buy there filled, nobody listened.
+    await sim.post(`/__sim/step?target=48800`);
+    const bot = spawnCli(['run', '--config', gridFile('again.yaml', 'live1')], liveEnv(sim.url));
+    const recovered = await bot.waitFor(message('grid recovered: reconciled with the exchange, trading'), 'the recovery');
+    expect(recovered).toMatchObject({ grid: 'live1', state: { active: 'running' }, caughtUpFills: 1, unknownOrders: [] });
+    // The missed fill's counter-sell at 50000 is placed once; nothing else is new.
+    await until(async () => (await sim.get<SimOrder[]>('/__sim/orders')).length === before.length + 1, 'the counter-order of the missed fill', 10_000);
+    const after = await sim.get<SimOrder[]>('/__sim/orders');
+    const added = after.filter((order) => !before.some((old) => old.clientOrderId === order.clientOrderId));
+    expect(added).toMatchObject([{ side: 'sell', price: 50_000, status: 'open' }]);
+    expect(new Set(after.map((order) => order.clientOrderId)).size).toBe(after.length);
+    const reports = await stopWithSigterm(bot);
+    expect((reports[0]!.report as LiveReport).openOrders).toEqual(resting(await sim.get<SimOrder[]>('/__sim/orders')));
+    expectCleanOutput(bot);
   });
 });
 

@@ -364,7 +364,7 @@ describe('order machine model', () => {
 
     const definition = definitionTransitions(orderMachine);
     expect(new Set(definition).size, 'transition labels are unique').toBe(definition.length);
-    expect(definition).toHaveLength(52);
+    expect(definition).toHaveLength(53);
     expect([...taken].sort()).toEqual([...definition].sort());
   });
 });
@@ -513,17 +513,25 @@ describe('order machine: cancels', () => {
     expect(h.callsOf('cancelOrder')).toHaveLength(1);
   });
 
-  it('cancel while still recording never calls placeOrder', async () => {
+  it('cancel while still recording: a new intent is never sent; a known one is looked up, then cancelled', async () => {
     const h = harness();
     const record = h.pending('recordIntent');
     h.send({ type: 'CANCEL' });
-    expect(h.state()).toBe('canceled');
-    expect(record.signal.aborted).toBe(true);
-    record.resolve(undefined); // the store answers late: nothing follows
+    expect(h.state()).toBe('recording'); // the store decides: was it stored before (maybe sent)?
+    record.resolve('new');
     await flush();
     h.clock.increment(60_000);
     expect(h.callsOf('placeOrder')).toHaveLength(0);
     expect(h.output()).toEqual({ type: 'ORDER.CANCELED', intent: INTENT, filled: 0, averagePrice: 0, fee: 0 });
+
+    const known = harness();
+    known.send({ type: 'CANCEL' });
+    await known.resolve('recordIntent', 'known');
+    expect(known.state()).toBe('inFlight');
+    await known.resolve('lookupOrder', ack('open'));
+    expect(known.state()).toBe('pendingCancel');
+    expect(known.callsOf('placeOrder')).toHaveLength(0);
+    expect(known.callsOf('cancelOrder')).toHaveLength(1);
   });
 
   it('a cancel asked for while the create is out is carried out once the ack is in', async () => {

@@ -1,16 +1,16 @@
 // In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { OrderUpdate, StorePort } from './port.js';
+import type { OrderUpdate, SavedGrid, StorePort } from './port.js';
 
 export class MemoryStore implements StorePort {
-  readonly intents = new Map<string, { gridId: string; intent: OrderIntent }>();
+  readonly intents = new Map<string, { gridId: string; intent: OrderIntent; at: number }>();
   readonly fills = new Map<string, Fill>();
   readonly orderUpdates = new Map<string, OrderUpdate>();
   readonly gridSnapshots = new Map<string, { state: string; snapshot: unknown; machineVersion: number }>();
 
   async recordIntent(gridId: string, intent: OrderIntent): Promise<boolean> {
     if (this.intents.has(intent.clientOrderId)) return false;
-    this.intents.set(intent.clientOrderId, { gridId, intent });
+    this.intents.set(intent.clientOrderId, { gridId, intent, at: Date.now() });
     return true;
   }
 
@@ -26,5 +26,24 @@ export class MemoryStore implements StorePort {
 
   async saveGridSnapshot(gridId: string, state: string, snapshot: unknown, machineVersion: number): Promise<void> {
     this.gridSnapshots.set(gridId, { state, snapshot, machineVersion });
+  }
+
+  async gridSnapshot(gridId: string): Promise<SavedGrid | undefined> {
+    return this.gridSnapshots.get(gridId);
+  }
+
+  async fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]> {
+    const wanted = new Set(clientOrderIds);
+    return [...this.fills.values()].filter((fill) => wanted.has(fill.clientOrderId)).sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  async recoverySince(gridId: string): Promise<number | undefined> {
+    const ended = new Set(['canceled', 'rejected', 'expired']);
+    const filled = new Map<string, number>();
+    for (const fill of this.fills.values()) filled.set(fill.clientOrderId, (filled.get(fill.clientOrderId) ?? 0) + fill.amount);
+    const open = [...this.intents.values()].filter(
+      ({ gridId: id, intent }) => id === gridId && !ended.has(this.orderUpdates.get(intent.clientOrderId)?.status ?? '') && (filled.get(intent.clientOrderId) ?? 0) < intent.amount,
+    );
+    return open.length === 0 ? undefined : Math.min(...open.map(({ at }) => at));
   }
 }

@@ -20,4 +20,19 @@ export interface StorePort {
   recordOrderUpdate(clientOrderId: string, update: OrderUpdate): Promise<void>;
   /** Keeps the grid's persisted actors and lifecycle state, with the machine version that wrote them. */
   saveGridSnapshot(gridId: string, state: string, snapshot: unknown, machineVersion: number): Promise<void>;
+  /** The grid's saved actors, if any. */
+  gridSnapshot(gridId: string): Promise<SavedGrid | undefined>;
+  /** The stored fills of these orders, oldest first. */
+  fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]>;
+  /**
+   * From when a restarted grid must ask the exchange for fills: the oldest intent of this grid
+   * still not ended (it may have filled while nobody listened); undefined when there is none.
+   */
+  recoverySince(gridId: string): Promise<number | undefined>;
+}
+
+export interface SavedGrid {
+  readonly state: string;
+  readonly snapshot: unknown;
+  readonly machineVersion: number | null;
 }

@@ -4,7 +4,7 @@
 import type { Sql } from 'postgres';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { OrderUpdate, StorePort } from './port.js';
+import type { OrderUpdate, SavedGrid, StorePort } from './port.js';
 
 /** An order as stored. */
 export interface StoredOrder {
@@ -44,6 +44,21 @@ interface FillRow {
   fee: string;
   taker_or_maker: 'taker' | 'maker';
   executed_at: string;
+}
+
+function fillOf(row: FillRow): Fill {
+  return {
+    tradeId: row.trade_id,
+    orderId: row.exchange_order_id,
+    clientOrderId: row.client_order_id,
+    symbol: row.symbol,
+    side: row.side,
+    price: Number(row.price),
+    amount: Number(row.amount),
+    fee: Number(row.fee),
+    takerOrMaker: row.taker_or_maker,
+    timestamp: Number(row.executed_at),
+  };
 }
 
 /** A number as NUMERIC input: exact decimal text (JavaScript's shortest round-trip form). */
@@ -104,7 +119,7 @@ export class PostgresStore implements StorePort {
       WHERE id = ${gridId}`;
   }
 
-  async gridSnapshot(gridId: string): Promise<{ state: string; snapshot: unknown; machineVersion: number | null } | undefined> {
+  async gridSnapshot(gridId: string): Promise<SavedGrid | undefined> {
     const [row] = await this.sql<{ state: string; snapshot: unknown; machine_version: number | null }[]>`SELECT state, snapshot, machine_version FROM grids WHERE id = ${gridId}`;
     return row && { state: row.state, snapshot: row.snapshot, machineVersion: row.machine_version };
   }
@@ -125,20 +140,22 @@ export class PostgresStore implements StorePort {
     }));
   }
 
+  async fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]> {
+    if (clientOrderIds.length === 0) return [];
+    const rows = await this.sql<FillRow[]>`SELECT * FROM fills WHERE client_order_id IN ${this.sql(clientOrderIds as string[])} ORDER BY executed_at, trade_id`;
+    return rows.map(fillOf);
+  }
+
+  async recoverySince(gridId: string): Promise<number | undefined> {
+    const [row] = await this.sql<{ since: string | null }[]>`
+      SELECT floor(extract(epoch FROM min(created_at)) * 1000) AS since FROM orders
+      WHERE grid_id = ${gridId} AND status IN ('intent', 'open')`;
+    return row?.since === null || row?.since === undefined ? undefined : Number(row.since);
+  }
+
   /** The fills of `symbol`, oldest first. */
   async fills(symbol: string): Promise<Fill[]> {
     const rows = await this.sql<FillRow[]>`SELECT * FROM fills WHERE symbol = ${symbol} ORDER BY executed_at, trade_id`;
-    return rows.map((row) => ({
-      tradeId: row.trade_id,
-      orderId: row.exchange_order_id,
-      clientOrderId: row.client_order_id,
-      symbol: row.symbol,
-      side: row.side,
-      price: Number(row.price),
-      amount: Number(row.amount),
-      fee: Number(row.fee),
-      takerOrMaker: row.taker_or_maker,
-      timestamp: Number(row.executed_at),
-    }));
+    return rows.map(fillOf);
   }
 }

@@ -1,0 +1,84 @@
+// Recovery of a grid after a crash or an update: start-up is the recovery path (crash-only).
+// The exchange's state wins over ours; nothing is placed before the books agree with it.
+//
+// 1. load:      the grid's saved actors (a snapshot of another machine version is refused: it
+//               cannot be read safely);
+// 2. restart:   the grid as saved; resting orders as saved; an order with a request under way is
+//               started over from its stored intent, so it is looked up by client id before
+//               anything is sent (see grid-runtime.ts);
+// 3. replay:    the stored fills of those orders (each order takes a trade id once);
+// 4. reconcile: a resting order no longer open on the exchange is looked up: cancelled or expired
+//               there, the order machine is told; filled, its fills come with step 5;
+// 5. catch up:  the exchange's fills since the oldest order still open in the store, stored first
+//               and then delivered, each once; their counter-orders follow from the grid's rule;
+// 6. report:    open orders of this grid's id prefix that nothing knows of are logged, never touched.
+import type { ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
+import type { StorePort } from '../adapters/store/port.js';
+import type { Logger } from '../adapters/telemetry/logger.js';
+import { ConfigError } from '../config/config-error.js';
+import type { GridConfig } from '../config/grid-config.js';
+import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
+import type { GridRuntime, GridRuntimeSnapshot } from './grid-runtime.js';
+
+/** The saved actors to restart the grid from, or undefined for a grid that never ran. */
+export async function savedGrid(config: GridConfig, store: StorePort): Promise<GridRuntimeSnapshot | undefined> {
+  const saved = await store.gridSnapshot(config.id);
+  if (saved?.snapshot === null || saved?.snapshot === undefined) return undefined;
+  if (saved.machineVersion !== GRID_MACHINE_VERSION) {
+    throw new ConfigError(
+      `grid ${config.id}: its saved state was written by machine version ${saved.machineVersion}, this build reads version ${GRID_MACHINE_VERSION}; ` +
+        'run the build that wrote it until the grid is stopped, or give the grid a new id',
+    );
+  }
+  return saved.snapshot as GridRuntimeSnapshot;
+}
+
+export interface RecoveryReport {
+  readonly orders: number;
+  readonly replayedFills: number;
+  readonly lookedUp: number;
+  readonly endedOnExchange: number;
+  /** Fills the exchange made that the store did not have (made while nobody listened). */
+  readonly caughtUpFills: number;
+  readonly unknownOrders: readonly string[];
+}
+
+/** Steps 3 to 6 for a runtime restarted from its saved actors (steps 1 and 2). */
+export async function reconcileWithExchange(
+  config: GridConfig,
+  runtime: GridRuntime,
+  store: StorePort,
+  exchange: ExchangePort,
+  openOnExchange: readonly ExchangeOrder[],
+  logger: Logger,
+): Promise<RecoveryReport> {
+  const since = await store.recoverySince(config.id);
+  const known = [...runtime.orders.keys()];
+  const stored = await store.fillsOf(known);
+  for (const fill of stored) runtime.orders.get(fill.clientOrderId)?.send({ type: 'FILL', fill });
+
+  const open = new Set(openOnExchange.map((order) => order.clientOrderId));
+  let lookedUp = 0;
+  let endedOnExchange = 0;
+  for (const [clientOrderId, order] of runtime.orders) {
+    const value = order.getSnapshot().value;
+    if ((value !== 'open' && value !== 'partiallyFilled') || open.has(clientOrderId)) continue;
+    lookedUp++;
+    const found = await exchange.fetchOrderByClientId(clientOrderId, config.symbol);
+    if (found?.status === 'canceled' || found?.status === 'expired') {
+      endedOnExchange++;
+      order.send({ type: found.status === 'canceled' ? 'EXCHANGE_CANCELED' : 'EXCHANGE_EXPIRED' });
+    }
+  }
+
+  const fetched = since === undefined ? [] : await exchange.fetchFills(config.symbol, since);
+  const caughtUpFills = await runtime.deliverFills(fetched);
+
+  const prefix = `bb${config.id}_`;
+  const slots = new Set(runtime.actor.getSnapshot().context.slots.flatMap((slot) => (slot ? [slot.clientOrderId] : [])));
+  const unknownOrders = openOnExchange
+    .filter((order) => order.clientOrderId.startsWith(prefix) && !runtime.orders.has(order.clientOrderId) && !slots.has(order.clientOrderId))
+    .map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
+  if (unknownOrders.length > 0) logger.warn({ grid: config.id, orders: unknownOrders }, 'open orders with this grid\'s id that its books do not know: left as they are');
+  return { orders: known.length, replayedFills: stored.length, lookedUp, endedOnExchange, caughtUpFills, unknownOrders };
+}
