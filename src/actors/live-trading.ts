@@ -102,13 +102,19 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       });
       const stopPersisting = persistChanges(config, runtime, options.store, logger);
       started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopListening: () => (stopTicks(), stopFillLog(), stopPersisting()) });
-      if (saved === undefined) {
-        runtime.actor.send({ type: 'START', price: startPrice });
-        logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
-      } else {
+      if (saved !== undefined) {
         const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, options.store, session, openOrders, logger));
         const ms = Math.round(performance.now() - recoveryStarted);
         logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
+      } else {
+        // Saved before anything is placed: a crash from here on finds the grid's state and recovers it.
+        await options.store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), runtime.persist(), GRID_MACHINE_VERSION);
+      }
+      // A grid saved before its start (a crash right after the save) starts now; its orders' intents
+      // are known to the store, so each is looked up before it is sent.
+      if (runtime.actor.getSnapshot().matches('idle')) {
+        runtime.actor.send({ type: 'START', price: startPrice });
+        logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
       }
       options.onStarted?.(config, runtime);
     }

@@ -1,0 +1,128 @@
+// The kill test: `btcbot run` in live mode (a real process, its books in the embedded database)
+// trades against `btcbot exchange-sim` replaying candles, and is killed at random moments (SIGKILL
+// mostly, SIGTERM sometimes), restarting each time; the simulator outlives it, as an exchange
+// does. Afterwards the simulator is the judge: no client order id twice, every fill it made is in
+// the store exactly once, the store's open orders are the simulator's, and the book keeps the
+// grid's shape. KILL_ROUNDS sets the number of kills (default 12 in the suite; the note's figures
+// come from KILL_ROUNDS=50).
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, test } from 'vitest';
+import { openDatabase } from '../../src/adapters/store/database.js';
+import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
+import { generateCandles, writeCandlesCsv } from '../../src/adapters/feed/candle-generator.js';
+import { mulberry32 } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
+import { ensureBuilt, killChildren, spawnCli, startExchangeSim, type CliProcess } from '../cli/cli-harness.js';
+import { useTempDir } from '../support/temp-dir.js';
+
+const ROUNDS = Number(process.env.KILL_ROUNDS ?? 12);
+const tmp = useTempDir('btcbot-kill-');
+afterAll(() => killChildren());
+
+interface SimOrder {
+  clientOrderId: string;
+  side: 'buy' | 'sell';
+  price: number;
+  amount: number;
+  status: string;
+}
+interface SimFill {
+  clientOrderId: string;
+  side: 'buy' | 'sell';
+  price: number;
+  amount: number;
+}
+
+const fillKey = (fill: SimFill): string => `${fill.clientOrderId}|${fill.side}|${Number(fill.price.toFixed(12))}|${Number(fill.amount.toFixed(12))}`;
+
+describe('kill test: SIGKILL and SIGTERM at random moments, restart each time', () => {
+  test(
+    `${ROUNDS} kills: no duplicate order, every fill stored once, open orders agree, the grid keeps its shape`,
+    async () => {
+      ensureBuilt();
+      // A long, lively replay: ~3% moves around 50,000 over 3,000 candles at 40 candles/s.
+      const candles = generateCandles({ count: 3_000, startPrice: 50_000, annualVolatility: 1.2, seed: 11 });
+      const csv = tmp.path('candles.csv');
+      writeCandlesCsv(candles, csv);
+      const sim = await startExchangeSim(['--port', '0', '--data', csv, '--speed', '40', '--quote', '100000', '--state', tmp.path('sim-state.json')]);
+      const low = Math.min(...candles.low);
+      const high = Math.max(...candles.high);
+      const config = tmp.file(
+        'kill.yaml',
+        `exchange: { timeoutMs: 2000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n` +
+          `grids:\n  - id: kill1\n    symbol: BTC/USDT\n    lower: ${Math.floor(low * 0.99)}\n    upper: ${Math.ceil(high * 1.01)}\n    levels: 16\n    quantityPerLevel: 0.01\n`,
+      );
+      const env = {
+        TRADING_MODE: 'live',
+        EXCHANGE_URL: sim.url,
+        EXCHANGE_ID: '',
+        EXCHANGE_API_KEY: `k-${randomBytes(6).toString('hex')}`,
+        EXCHANGE_API_SECRET: `s-${randomBytes(6).toString('hex')}`,
+        EXCHANGE_API_KEY_FILE: '',
+        EXCHANGE_API_SECRET_FILE: '',
+        CONFIRM_LIVE_TRADING: 'yes',
+        DATABASE_URL: '',
+        DATA_DIR: tmp.path('data'),
+      };
+      const random = mulberry32(2026);
+      const recoveryMs: number[] = [];
+      const startBot = (): CliProcess => spawnCli(['run', '--config', config, '--log-level', 'info'], env);
+      const ready = (bot: CliProcess) =>
+        bot.waitFor((line) => line.msg === 'grid started on the exchange' || line.msg.startsWith('grid recovered'), 'the grid trading', 30_000);
+
+      for (let round = 0; round < ROUNDS; round++) {
+        const bot = startBot();
+        const started = Date.now();
+        // Half the kills land during start-up and recovery, half while trading.
+        if (random() < 0.5) await sleep(200 + random() * 1_500);
+        else {
+          const line = await ready(bot);
+          if (line.msg.startsWith('grid recovered')) recoveryMs.push(Date.now() - started);
+          await sleep(random() * 2_000);
+        }
+        if (random() < 0.2) bot.terminate();
+        else bot.child.kill('SIGKILL');
+        const exit = await bot.exited;
+        expect(exit.code === null || exit.code === 0, `round ${round}: exit ${JSON.stringify(exit)}\n${bot.output().slice(-2_000)}`).toBe(true);
+      }
+
+      // The last run: recover, trade to the end of the replay, settle, stop.
+      const last = startBot();
+      await ready(last);
+      while (!((await sim.get<{ replay?: { done: boolean } }>('/__sim/price')).replay?.done ?? true)) await sleep(500);
+      await sleep(4_000); // the last fills' counter-orders (reconcile every 1 s)
+      last.terminate();
+      expect((await last.exited).code, last.output().slice(-2_000)).toBe(0);
+
+      const simOrders = await sim.get<SimOrder[]>('/__sim/orders');
+      const simFills = await sim.get<SimFill[]>('/__sim/fills');
+      const database = await openDatabase({ dataDir: env.DATA_DIR });
+      try {
+        const store = new PostgresStore(database.sql);
+        // 1. No order placed twice.
+        const ids = simOrders.map((order) => order.clientOrderId);
+        expect(new Set(ids).size).toBe(ids.length);
+        // 2. Every fill the simulator made is stored, once, and nothing else.
+        expect((await store.fills('BTC/USDT')).map(fillKey).sort()).toEqual(simFills.map(fillKey).sort());
+        // 3. The store's open orders are the simulator's.
+        const storedOpen = (await store.orders('kill1')).filter((order) => order.status === 'open').map((order) => order.clientOrderId);
+        expect(storedOpen.sort()).toEqual(simOrders.filter((order) => order.status === 'open').map((order) => order.clientOrderId).sort());
+        // 4. The book keeps the grid's shape: one order per level at most, buys below sells.
+        const open = simOrders.filter((order) => order.status === 'open');
+        expect(new Set(open.map((order) => order.price)).size).toBe(open.length);
+        const buys = open.filter((order) => order.side === 'buy').map((order) => order.price);
+        const sells = open.filter((order) => order.side === 'sell').map((order) => order.price);
+        if (buys.length > 0 && sells.length > 0) expect(Math.max(...buys)).toBeLessThan(Math.min(...sells));
+      } finally {
+        await database.close();
+      }
+      const sorted = [...recoveryMs].sort((a, b) => a - b);
+      console.log(
+        `kill test: ${ROUNDS} kills, ${simOrders.length} orders, ${simFills.length} fills; process start to "reconciled and trading": ` +
+          `min ${sorted[0]} ms, median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms over ${sorted.length} recoveries`,
+      );
+      expect(simFills.length).toBeGreaterThan(10);
+    },
+    600_000,
+  );
+});
