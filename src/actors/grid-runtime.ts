@@ -6,6 +6,7 @@
 //   client order id; an order actor's output (ORDER.FILLED, ...) goes back to the grid.
 // - Own-order stream -> fills stored first (fill before counter-order), then routed to the
 //   order actor by client order id.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
@@ -13,6 +14,7 @@ import { gridMachine } from '../machines/grid.machine.js';
 import { orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
+import { storeErrorOf } from '../adapters/store/store-errors.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 
 export type GridActor = Actor<typeof gridMachine>;
@@ -36,6 +38,10 @@ export interface GridRuntimeOptions {
   readonly submitTimeoutMs?: number;
 }
 
+/** Pauses between attempts to store a fill while the store is unreachable: 0.5 s doubling to 10 s. */
+const STORE_RETRY_BASE_MS = 500;
+const STORE_RETRY_MAX_MS = 10_000;
+
 function toAck(order: ExchangeOrder): OrderAck {
   return { id: order.id, status: order.status, filled: order.filled };
 }
@@ -50,7 +56,13 @@ async function recordAck(store: StorePort, clientOrderId: string, order: Exchang
 function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort) {
   return orderMachine.provide({
     actors: {
-      recordIntent: fromPromise<IntentRecord, OrderIntent>(async ({ input }) => ((await store.recordIntent(gridId, input)) ? 'new' : 'known')),
+      recordIntent: fromPromise<IntentRecord, OrderIntent>(async ({ input }) => {
+        try {
+          return (await store.recordIntent(gridId, input)) ? 'new' : 'known';
+        } catch (error) {
+          throw storeErrorOf(error); // unreachable: retried after a pause; refused data: the order is not placed
+        }
+      }),
       placeOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
         const { symbol, side, amount, clientOrderId } = input;
         const order =
@@ -147,13 +159,31 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
 
   // Fills are stored, then delivered, strictly in the order the exchange reported them.
   let delivery: Promise<unknown> = Promise.resolve();
-  /** Stores the fill, then hands it to its order; false when it was stored before (a replayed stream or a catch-up). */
+  /**
+   * Stores the fill, then hands it to its order; false when it was stored before (a replayed stream
+   * or a catch-up). While the store is unreachable the fill is stored again after a pause, and the
+   * fills behind it wait: a fill is stored before its counter-order is placed, in the exchange's order.
+   */
   const deliverFill = async (fill: Fill): Promise<boolean> => {
-    if (!(await store.recordFill(fill))) return false;
+    if (!(await storeFillPatiently(fill))) return false;
     const order = orders.get(fill.clientOrderId);
     if (order) order.send({ type: 'FILL', fill });
     else logger.warn({ grid: config.id, clientOrderId: fill.clientOrderId, tradeId: fill.tradeId }, 'fill for an order this grid does not track');
     return true;
+  };
+  let stopped = false;
+  const storeFillPatiently = async (fill: Fill): Promise<boolean> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.recordFill(fill);
+      } catch (error) {
+        const failure = storeErrorOf(error);
+        if (failure.kind === 'rejected' || stopped) throw error;
+        const delayMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_BASE_MS * 2 ** (attempt - 1));
+        logger.warn({ grid: config.id, tradeId: fill.tradeId, attempt, retryInMs: delayMs, error: failure.message }, 'the store is unreachable: the fill waits, its counter-order too');
+        await sleep(delayMs);
+      }
+    }
   };
   /** Queues the fill behind the ones before it; resolves with whether it was new (false on a store failure too). */
   const queueFill = (fill: Fill): Promise<boolean> => {
@@ -203,6 +233,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
       return fresh;
     },
     stop() {
+      stopped = true;
       unsubscribe();
       for (const order of orders.values()) order.stop();
       actor.stop();

@@ -180,11 +180,29 @@ export const orderMachine = setup({
           // Intent is durable: now it may be sent.
           { target: 'submitted' },
         ],
-        // Not stored, so never sent: nothing is on the exchange.
-        onError: { target: 'rejected', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
+        onError: [
+          // The store refused the intent itself (an integrity error): never stored, so never sent.
+          {
+            guard: { type: 'isRejection', params: ({ event }) => asEffectError(event.error) },
+            target: 'rejected',
+            actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) },
+          },
+          // The store is unreachable: nothing unrecorded may reach the exchange, so wait and store it again.
+          { target: 'recordBackoff', actions: { type: 'rememberError', params: ({ event }) => asEffectError(event.error) } },
+        ],
       },
       on: {
         // Remembered: whether something may be out there is known once the intent is stored.
+        CANCEL: { actions: 'requestCancel' },
+      },
+    },
+    recordBackoff: {
+      after: {
+        // Waited out the pause: store the intent again (the order keeps its level meanwhile).
+        lookupRetry: { target: 'recording' },
+      },
+      on: {
+        // Remembered until the intent is stored (a known intent may be out there).
         CANCEL: { actions: 'requestCancel' },
       },
     },

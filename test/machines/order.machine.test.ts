@@ -178,6 +178,7 @@ const labelled: Array<[string, AnyEventObject]> = [
   ['done(recordIntent)', { type: doneType('recording'), output: 'new' }],
   ['done(recordIntent:known)', { type: doneType('recording'), output: 'known' }],
   ['error(recordIntent:unknown)', { type: errorType('recording'), error: effectError('unknown', 'disk full') }],
+  ['error(recordIntent:rejected)', { type: errorType('recording'), error: effectError('rejected', 'violates foreign key constraint') }],
   ['done(placeOrder:open)', { type: doneType('submitted'), output: ack('open') }],
   ...(['rejected', 'auth', 'retryable', 'notFound', 'unknown'] as const).map((kind): [string, AnyEventObject] => [
     `error(placeOrder:${kind})`,
@@ -198,6 +199,7 @@ const labelled: Array<[string, AnyEventObject]> = [
   // The two back-offs share the lookupRetry delay: one event type each (the state's id is part of it).
   ['after(lookupRetry:lookupBackoff)', { type: afterEventType('order.lookupBackoff', 'lookupRetry') }],
   ['after(lookupRetry:cancelBackoff)', { type: afterEventType('order.cancelBackoff', 'lookupRetry') }],
+  ['after(lookupRetry:recordBackoff)', { type: afterEventType('order.recordBackoff', 'lookupRetry') }],
 ];
 const labelOf = new Map<AnyEventObject, string>(labelled.map(([label, event]) => [event, label]));
 const modelEvents = labelled.map(([, event]) => event) as unknown as OrderEvent[];
@@ -359,12 +361,12 @@ describe('order machine model', () => {
     ]);
 
     const allStates = definitionStates(orderMachine).map((id) => id.replace(/^order\./, ''));
-    expect(allStates).toHaveLength(12);
+    expect(allStates).toHaveLength(13);
     expect([...statesReached].sort()).toEqual([...allStates].sort());
 
     const definition = definitionTransitions(orderMachine);
     expect(new Set(definition).size, 'transition labels are unique').toBe(definition.length);
-    expect(definition).toHaveLength(53);
+    expect(definition).toHaveLength(56);
     expect([...taken].sort()).toEqual([...definition].sort());
   });
 });
@@ -885,17 +887,32 @@ describe('order machine: rejections', () => {
     expect(h.output()).toEqual({ type: 'ORDER.REJECTED', intent: INTENT, reason: 'auth: invalid api key', code: undefined });
   });
 
-  it('an intent that cannot be stored is never sent', async () => {
+  it('an intent the store cannot reach is stored again after a pause, never sent before', async () => {
+    const h = harness({ lookupRetryMs: 1_000 });
+    await h.reject('recordIntent', effectError('retryable', 'connect ECONNREFUSED 127.0.0.1:5432'));
+    expect(h.state()).toBe('recordBackoff');
+    h.clock.increment(999);
+    expect(h.callsOf('recordIntent')).toHaveLength(1);
+    h.clock.increment(1);
+    expect(h.callsOf('recordIntent')).toHaveLength(2);
+    expect(h.callsOf('placeOrder')).toHaveLength(0); // nothing unrecorded reaches the exchange
+    await h.resolve('recordIntent', 'new');
+    expect(h.callsOf('placeOrder')).toHaveLength(1);
+  });
+
+  it('an intent the store refuses (an integrity error) is never sent', async () => {
     const h = harness();
-    await h.reject('recordIntent', new Error('SQLITE_FULL'));
-    expect(h.output()).toEqual({ type: 'ORDER.REJECTED', intent: INTENT, reason: 'unknown: SQLITE_FULL', code: undefined });
+    await h.reject('recordIntent', effectError('rejected', 'violates foreign key constraint'));
+    expect(h.output()).toEqual({ type: 'ORDER.REJECTED', intent: INTENT, reason: 'rejected: violates foreign key constraint', code: undefined });
     expect(h.callsOf('placeOrder')).toHaveLength(0);
   });
 
-  it('the placeholder effects fail loudly until the runtime provides them', async () => {
+  it('the placeholder effects fail loudly until the runtime provides them (retried: they never succeed)', async () => {
     const actor = createActor(orderMachine, { input: { intent: INTENT } }).start();
     await flush();
-    expect(actor.getSnapshot().output).toMatchObject({ type: 'ORDER.REJECTED', reason: expect.stringContaining('"recordIntent" actor was not provided') });
+    expect(actor.getSnapshot().value).toBe('recordBackoff');
+    expect(actor.getSnapshot().context.lastError).toContain('"recordIntent" actor was not provided');
+    actor.stop();
   });
 });
 
