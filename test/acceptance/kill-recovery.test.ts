@@ -4,11 +4,12 @@
 // does. Afterwards the simulator is the judge: no client order id twice, every fill it made is in
 // the store exactly once, the store's open orders are the simulator's, and the book keeps the
 // grid's shape. KILL_ROUNDS sets the number of kills (default 12 in the suite; the note's figures
-// come from KILL_ROUNDS=50).
+// come from KILL_ROUNDS=50). It runs on the embedded PGlite, and on the real Postgres (a database of
+// its own, half the kills on a shorter replay) when TEST_DATABASE_URL is set.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
-import { openDatabase } from '../../src/adapters/store/database.js';
+import { openDatabase, type Database } from '../../src/adapters/store/database.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { generateCandles, writeCandlesCsv } from '../../src/adapters/feed/candle-generator.js';
 import { mulberry32 } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
@@ -16,6 +17,49 @@ import { ensureBuilt, killChildren, spawnCli, startExchangeSim, type CliProcess 
 import { useTempDir } from '../support/temp-dir.js';
 
 const ROUNDS = Number(process.env.KILL_ROUNDS ?? 12);
+const serverUrl = process.env.TEST_DATABASE_URL;
+
+/** Where the bot keeps its books: the embedded PGlite, and a fresh database on the real Postgres when TEST_DATABASE_URL is set. */
+interface Books {
+  readonly name: string;
+  readonly rounds: number;
+  readonly candles: number;
+  env(): Promise<{ DATABASE_URL: string; DATA_DIR: string }>;
+  open(): Promise<Database>;
+  drop?(): Promise<void>;
+}
+
+const databaseName = `btcbot_kill_${randomBytes(4).toString('hex')}`;
+const books: Books[] = [
+  {
+    name: 'the embedded PGlite',
+    rounds: ROUNDS,
+    candles: 3_000,
+    env: async () => ({ DATABASE_URL: '', DATA_DIR: tmp.path('data') }),
+    open: () => openDatabase({ dataDir: tmp.path('data') }),
+  },
+];
+if (serverUrl) {
+  const url = new URL(serverUrl);
+  url.pathname = `/${databaseName}`;
+  books.push({
+    name: `Postgres (TEST_DATABASE_URL, database ${databaseName})`,
+    rounds: Math.max(4, Math.round(ROUNDS / 2)),
+    candles: 1_500,
+    env: async () => {
+      const admin = await openDatabase({ url: serverUrl });
+      await admin.sql.unsafe(`CREATE DATABASE ${databaseName}`);
+      await admin.close();
+      return { DATABASE_URL: url.toString(), DATA_DIR: tmp.path('unused') };
+    },
+    open: () => openDatabase({ url: url.toString() }),
+    drop: async () => {
+      const admin = await openDatabase({ url: serverUrl });
+      await admin.sql.unsafe(`DROP DATABASE IF EXISTS ${databaseName}`);
+      await admin.close();
+    },
+  });
+}
 const tmp = useTempDir('btcbot-kill-');
 afterAll(() => killChildren());
 
@@ -35,16 +79,19 @@ interface SimFill {
 
 const fillKey = (fill: SimFill): string => `${fill.clientOrderId}|${fill.side}|${Number(fill.price.toFixed(12))}|${Number(fill.amount.toFixed(12))}`;
 
-describe('kill test: SIGKILL and SIGTERM at random moments, restart each time', () => {
+describe.each(books)('kill test on $name: SIGKILL and SIGTERM at random moments, restart each time', (book) => {
+  afterAll(() => book.drop?.());
   test(
-    `${ROUNDS} kills: no duplicate order, every fill stored once, open orders agree, the grid keeps its shape`,
+    `${book.rounds} kills: no duplicate order, every fill stored once, open orders agree, the grid keeps its shape`,
     async () => {
       ensureBuilt();
-      // A long, lively replay: ~3% moves around 50,000 over 3,000 candles at 40 candles/s.
-      const candles = generateCandles({ count: 3_000, startPrice: 50_000, annualVolatility: 1.2, seed: 11 });
-      const csv = tmp.path('candles.csv');
+      const ROUNDS = book.rounds;
+      const dir = `${book.candles}-${ROUNDS}`;
+      // A long, lively replay: ~3% moves around 50,000 at 40 candles/s.
+      const candles = generateCandles({ count: book.candles, startPrice: 50_000, annualVolatility: 1.2, seed: 11 });
+      const csv = tmp.path(`candles-${dir}.csv`);
       writeCandlesCsv(candles, csv);
-      const sim = await startExchangeSim(['--port', '0', '--data', csv, '--speed', '40', '--quote', '100000', '--state', tmp.path('sim-state.json')]);
+      const sim = await startExchangeSim(['--port', '0', '--data', csv, '--speed', '40', '--quote', '100000', '--state', tmp.path(`sim-state-${dir}.json`)]);
       const low = Math.min(...candles.low);
       const high = Math.max(...candles.high);
       const config = tmp.file(
@@ -61,8 +108,7 @@ describe('kill test: SIGKILL and SIGTERM at random moments, restart each time', 
         EXCHANGE_API_KEY_FILE: '',
         EXCHANGE_API_SECRET_FILE: '',
         CONFIRM_LIVE_TRADING: 'yes',
-        DATABASE_URL: '',
-        DATA_DIR: tmp.path('data'),
+        ...(await book.env()),
       };
       const random = mulberry32(2026);
       const recoveryMs: number[] = [];
@@ -96,7 +142,7 @@ describe('kill test: SIGKILL and SIGTERM at random moments, restart each time', 
 
       const simOrders = await sim.get<SimOrder[]>('/__sim/orders');
       const simFills = await sim.get<SimFill[]>('/__sim/fills');
-      const database = await openDatabase({ dataDir: env.DATA_DIR });
+      const database = await book.open();
       try {
         const store = new PostgresStore(database.sql);
         // 1. No order placed twice.
@@ -118,7 +164,7 @@ describe('kill test: SIGKILL and SIGTERM at random moments, restart each time', 
       }
       const sorted = [...recoveryMs].sort((a, b) => a - b);
       console.log(
-        `kill test: ${ROUNDS} kills, ${simOrders.length} orders, ${simFills.length} fills; process start to "reconciled and trading": ` +
+        `kill test on ${book.name}: ${ROUNDS} kills, ${simOrders.length} orders, ${simFills.length} fills; process start to "reconciled and trading": ` +
           `min ${sorted[0]} ms, median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms over ${sorted.length} recoveries`,
       );
       expect(simFills.length).toBeGreaterThan(10);
