@@ -97,14 +97,14 @@ function startProblem(config: GridConfig, price: number): string | undefined {
   }
 }
 
-/** Client order ids: `bb<grid>_<level><b|s><cycle>` and `bb<grid>_m<n>`; [A-Za-z0-9_], at most 30 characters. */
 /**
  * The version of the grid and order machines' persisted snapshots: bump it whenever a change
  * makes an older snapshot unreadable (a renamed state, a reshaped context), so a stored snapshot
- * of another version is rebuilt instead of restored.
+ * of another version is refused instead of misread.
  */
 export const GRID_MACHINE_VERSION = 1;
 
+/** Client order ids: `bb<grid>_<level><b|s><cycle>` and `bb<grid>_m<n>`; [A-Za-z0-9_], at most 30 characters. */
 export function limitOrderId(gridId: string, level: number, side: Side, cycle: number): string {
   return `bb${gridId}_${level}${side === 'buy' ? 'b' : 's'}${cycle}`;
 }
