@@ -1,37 +1,21 @@
 // Live trading: every configured grid places real orders through the exchange session (live
 // mode, or demo mode on an exchange's sandbox) until the abort signal (SIGTERM / SIGINT).
 //
-// A grid with saved state is recovered instead (grid-recovery.ts): restarted from its saved actors,
-// reconciled with the exchange, then trading; no START, no leftover-order or funds check.
-//
-// Before a new grid places anything, the exchange is asked, in this order:
-// 1. the market: its price step, amount step and min notional replace the config's `market`
-//    (the exchange's filters are the ones it enforces; a difference is logged);
-// 2. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by a run whose state
-//    is not in this database stop the start (they cannot be adopted); the message says what to do;
-// 3. the price: the first tick (stream or REST);
-// 4. the balance: the free quote must cover the start buy and the resting buys.
-// A retryable failure of these requests (network, busy, rate limit) is retried with backoff; any
-// other stops the start with the exchange's message. Then the grid starts at that price. Every tick is checked against the stop-loss and
-// take-profit; the first one reached stops the grid (PRICE_TRIGGER), as in a backtest.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort, type MarketInfo, type Tick } from '../adapters/exchange/port.js';
+// The exchange's market filters (price step, amount step, min notional) replace each grid's
+// configured `market` first (the exchange's are the ones it enforces; a difference is logged).
+// Then each grid runs as a supervised child (grid-service.ts) under one supervisor: a grid whose
+// actors crash is restarted, through recovery, with backoff; one that keeps crashing is given up
+// (its orders stay resting, the error is logged, the status line says so). A grid whose first
+// launch fails (a user error: leftover orders, no funds) stops the run with its message.
 import type { StorePort } from '../adapters/store/port.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
-import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
-import { planStart, reachedTrigger } from '../machines/grid-math.js';
-import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
-import type { SessionStatus } from './exchange-session.js';
-import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
-import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
+import type { GiveUpReason } from '../machines/supervisor.machine.js';
+import type { startGridRuntime, GridRuntime } from './grid-runtime.js';
+import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
+import { startSupervisor } from './supervisor.js';
 
-/** What the live runner needs of the session: requests, own-order stream, ticks, its health. */
-export interface LiveSession extends ExchangePort {
-  firstTick(symbol: string, signal?: AbortSignal): Promise<Tick>;
-  onTick(listener: (tick: Tick) => void): () => void;
-  status(): SessionStatus;
-}
+export type { LiveGridReport, LiveSession } from './grid-service.js';
 
 export interface LiveTradingOptions {
   readonly grids: readonly GridConfig[];
@@ -43,87 +27,54 @@ export interface LiveTradingOptions {
   readonly submitTimeoutMs?: number;
   /** How often each grid's status line is logged (ms, default 60,000): what it is doing, at a glance in Loki. */
   readonly statusIntervalMs?: number;
-  /** Told of each grid runtime once it started (tests and the health endpoint read them). */
+  /** Told of each grid runtime once it trades (after each restart too). */
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
-}
-
-/** One grid's state at the end of a live run, from its own books. */
-export interface LiveGridReport {
-  readonly state: unknown;
-  readonly startPrice: number;
-  readonly lastPrice: number;
-  readonly fills: { readonly buy: number; readonly sell: number };
-  readonly roundTrips: number;
-  readonly gridProfit: number;
-  readonly fees: number;
-  readonly skippedOrders: number;
-  /** The grid's resting orders: client order id -> side@price. */
-  readonly openOrders: Readonly<Record<string, string>>;
-  readonly stopped: 'stopLoss' | 'takeProfit' | null;
+  /** Makes a grid's actors (tests wrap it to crash one). */
+  readonly startRuntime?: typeof startGridRuntime;
 }
 
 /** Starts every grid, runs until `signal` aborts, stops the actors (orders stay resting) and reports. */
 export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
   const { session, logger, signal } = options;
-  const started: Array<{ config: GridConfig; runtime: GridRuntime; startPrice: number; lastPrice: () => number; stopListening: () => void }> = [];
+  const configs: GridConfig[] = [];
+  for (const grid of options.grids) {
+    const market = await retryRetryable(() => session.loadMarket(grid.symbol), `${grid.id}: market`, logger, signal);
+    configs.push(withExchangeFilters(grid, market, logger));
+  }
+  const services = new Map<string, GridService>();
+  let gaveUp: GiveUpReason | undefined;
+  const supervisor = startSupervisor(
+    {
+      id: 'grids',
+      children: configs.map((config) => ({
+        id: config.id,
+        systemId: `grid:${config.id}`,
+        start: ({ restarts }) => {
+          if (restarts > 0) logger.warn({ grid: config.id, restarts }, 'restarting the grid from its saved state');
+          const service = new GridService({ ...options, config });
+          services.set(config.id, service);
+          return service;
+        },
+      })),
+    },
+    {
+      logger,
+      onGiveUp: (reason) => {
+        gaveUp = reason;
+        logger.error({ reason }, 'a grid kept failing: supervision gave up on it; its orders stay resting on the exchange');
+      },
+    },
+  );
   try {
-    for (const grid of options.grids) {
-      const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${grid.id}: ${what}`, logger, signal);
-      const config = await withExchangeFilters(grid, await patiently('market', () => session.loadMarket(grid.symbol)), logger);
-      const saved = await savedGrid(config, options.store);
-      const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
-      if (saved === undefined) refuseLeftoverOrders(config, openOrders);
-      const { price: startPrice } = await session.firstTick(config.symbol, signal);
-      if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
-      const recoveryStarted = performance.now();
-      const runtime = startGridRuntime({
-        config,
-        exchange: session,
-        store: options.store,
-        logger,
-        ...(saved === undefined ? {} : { snapshot: saved }),
-        ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }),
-      });
-      const stopFillLog = session.subscribe((event) => {
-        if (event.type !== 'fill' || event.fill.symbol !== config.symbol || !event.fill.clientOrderId.startsWith(`bb${config.id}_`)) return;
-        const { clientOrderId, side, price, amount, fee, takerOrMaker } = event.fill;
-        logger.info({ grid: config.id, clientOrderId, side, price, amount, fee, takerOrMaker }, `${side} filled at ${price}`);
-      });
-      let lastPrice = startPrice;
-      let triggerSent = false;
-      const stopTicks = session.onTick((tick) => {
-        if (tick.symbol !== config.symbol) return;
-        lastPrice = tick.price;
-        const trigger = reachedTrigger(config, tick.price);
-        if (trigger === undefined || triggerSent) return;
-        triggerSent = true;
-        logger.warn({ grid: config.id, trigger, price: tick.price }, 'price trigger reached: the grid stops');
-        runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
-      });
-      const stopPersisting = persistChanges(config, runtime, options.store, logger);
-      started.push({ config, runtime, startPrice, lastPrice: () => lastPrice, stopListening: () => (stopTicks(), stopFillLog(), stopPersisting()) });
-      if (saved !== undefined) {
-        const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, options.store, session, openOrders, logger));
-        const ms = Math.round(performance.now() - recoveryStarted);
-        logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
-      } else {
-        // Saved before anything is placed: a crash from here on finds the grid's state and recovers it.
-        await options.store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), runtime.persist(), GRID_MACHINE_VERSION);
-      }
-      // A grid saved before its start (a crash right after the save) starts now; its orders' intents
-      // are known to the store, so each is looked up before it is sent.
-      if (runtime.actor.getSnapshot().matches('idle')) {
-        runtime.actor.send({ type: 'START', price: startPrice });
-        logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
-      }
-      options.onStarted?.(config, runtime);
-    }
+    // The first launches: a failure here is the user's to fix (or the exchange's): it ends the run.
+    for (const config of configs) await services.get(config.id)!.ready;
     const logStatus = (): void => {
       const stream = session.status();
-      for (const { config, runtime, startPrice, lastPrice } of started) {
-        const report = reportOf(runtime, startPrice, lastPrice());
+      for (const [grid, service] of services) {
+        const report = service.report();
+        if (report === undefined) continue;
         const { openOrders, ...figures } = report;
-        logger.info({ grid: config.id, ...figures, openOrders: Object.keys(openOrders).length, stream: stream.state, streamError: stream.lastError }, 'grid status');
+        logger.info({ grid, ...figures, openOrders: Object.keys(openOrders).length, stream: stream.state, streamError: stream.lastError, supervision: gaveUp ? 'gave up' : 'ok' }, 'grid status');
       }
     };
     const statusTimer = setInterval(logStatus, options.statusIntervalMs ?? 60_000);
@@ -132,110 +83,13 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     } finally {
       clearInterval(statusTimer);
     }
-    return new Map(started.map(({ config, runtime, startPrice, lastPrice }) => [config.id, reportOf(runtime, startPrice, lastPrice())]));
+    const reports = new Map<string, LiveGridReport>();
+    for (const [grid, service] of services) {
+      const report = service.report();
+      if (report) reports.set(grid, report);
+    }
+    return reports;
   } finally {
-    for (const { runtime, stopListening } of started) {
-      stopListening();
-      runtime.stop();
-    }
+    supervisor.stop();
   }
-}
-
-/** Start-up requests: retryable failures are retried (0.25 s doubling to 8 s, 8 tries), others thrown. */
-async function retryRetryable<T>(request: () => Promise<T>, what: string, logger: Logger, signal: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await request();
-    } catch (error) {
-      if (!(error instanceof ExchangeError && error.kind === 'retryable') || attempt >= 8 || signal.aborted) throw error;
-      const delayMs = Math.min(8_000, 250 * 2 ** (attempt - 1));
-      logger.warn({ request: what, attempt, retryInMs: delayMs, error: error.message }, 'start-up request failed; retrying');
-      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
-    }
-  }
-}
-
-/**
- * Saves the grid's persisted actors after each change of the grid, one save at a time (the newest
- * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
- * resume: the exchange and the stored intents and fills stay the truth.
- */
-function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger): () => void {
-  let saving = false;
-  let again = false;
-  const save = async (): Promise<void> => {
-    if (saving) {
-      again = true;
-      return;
-    }
-    saving = true;
-    try {
-      do {
-        again = false;
-        const snapshot = runtime.persist();
-        await store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), snapshot, GRID_MACHINE_VERSION);
-      } while (again);
-    } catch (error) {
-      logger.error({ grid: config.id, error: String(error) }, 'could not save the grid snapshot; the store still has every intent and fill');
-    } finally {
-      saving = false;
-    }
-  };
-  const subscription = runtime.actor.subscribe({ next: () => void save(), error: () => undefined });
-  return () => subscription.unsubscribe();
-}
-
-/** The grid with the exchange's market filters (the ones it enforces). */
-function withExchangeFilters(grid: GridConfig, market: MarketInfo, logger: Logger): GridConfig {
-  const filters = { priceStep: market.priceStep, amountStep: market.amountStep, minNotional: market.minNotional };
-  if (filters.priceStep !== grid.market.priceStep || filters.amountStep !== grid.market.amountStep || filters.minNotional !== grid.market.minNotional) {
-    logger.info({ grid: grid.id, configured: grid.market, exchange: filters }, "the exchange's market filters replace the configured ones");
-  }
-  return { ...grid, market: filters };
-}
-
-function refuseLeftoverOrders(config: GridConfig, openOrders: readonly ExchangeOrder[]): void {
-  const prefix = `bb${config.id}_`;
-  const leftovers = openOrders.filter((order) => order.clientOrderId.startsWith(prefix));
-  if (leftovers.length === 0) return;
-  const sample = leftovers.slice(0, 3).map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
-  throw new ConfigError(
-    `grid ${config.id}: ${leftovers.length} open order(s) of an earlier run are on the exchange (${sample.join('; ')}${leftovers.length > 3 ? '; ...' : ''}), ` +
-      `but the grid has no saved state in this database (a new or another DATABASE_URL / DATA_DIR?), so they cannot be adopted: ` +
-      `point the bot at the database of that run, or cancel them on the exchange, or give the grid a new id.`,
-  );
-}
-
-/** The start buys base for the sell levels (taker) and rests the buy levels (maker): quote must cover both. */
-function requireFunds(config: GridConfig, price: number, balances: Record<string, AssetBalance>): void {
-  const plan = planStart(config, price); // throws ConfigError for a grid that cannot start at this price
-  const { maker, taker } = config.fees;
-  const needed = plan.marketBuyQuantity * price * (1 + taker) + plan.buyLevels.reduce((sum, level) => sum + plan.quantity * plan.levels[level]! * (1 + maker), 0);
-  const quote = config.symbol.split(/[/:]/)[1] ?? '';
-  const free = balances[quote]?.free ?? 0;
-  if (free + 1e-9 < needed) {
-    throw new ConfigError(
-      `grid ${config.id}: the account has ${free} ${quote} free, but starting at ${price} needs ${Math.ceil(needed * 100) / 100} ${quote} (the start buy for ${plan.sellLevels.length} sell levels and ${plan.buyLevels.length} resting buys); lower investment/quantityPerLevel or fund the account`,
-    );
-  }
-}
-
-function reportOf(runtime: GridRuntime, startPrice: number, lastPrice: number): LiveGridReport {
-  const { value, context } = runtime.actor.getSnapshot();
-  const openOrders: Record<string, string> = {};
-  context.slots.forEach((slot, level) => {
-    if (slot) openOrders[slot.clientOrderId] = `${slot.side}@${context.plan!.levels[level]}`;
-  });
-  return {
-    state: value,
-    startPrice,
-    lastPrice,
-    fills: { buy: context.stats.buyFills, sell: context.stats.sellFills },
-    roundTrips: context.stats.roundTrips,
-    gridProfit: context.stats.gridProfit,
-    fees: context.stats.fees,
-    skippedOrders: context.stats.skippedOrders,
-    openOrders,
-    stopped: context.stopReason === 'stopLoss' || context.stopReason === 'takeProfit' ? context.stopReason : null,
-  };
 }

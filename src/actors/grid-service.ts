@@ -1,0 +1,283 @@
+// One grid on the exchange, as a supervised child: start() launches it, fresh or recovered; a
+// crash of its actors is reported to the supervisor (subscribe.error), which restarts it by making
+// a new GridService, and a new one always goes through recovery: start-up is the recovery path,
+// also in-process.
+//
+// A grid with saved state is recovered (grid-recovery.ts): restarted from its saved actors,
+// reconciled with the exchange, then trading; no START, no leftover-order or funds check.
+//
+// Before a new grid places anything, the exchange is asked, in this order:
+// 1. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by a run whose state
+//    is not in this database stop the start (they cannot be adopted); the message says what to do;
+// 2. the price: the first tick (stream or REST);
+// 3. the balance: the free quote must cover the start buy and the resting buys.
+// A retryable failure of these requests (network, busy, rate limit) is retried with backoff; any
+// other stops the start with the exchange's message. Then the grid starts at that price. Every
+// tick is checked against the stop-loss and take-profit; the first one reached stops the grid
+// (PRICE_TRIGGER), as in a backtest.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort, type MarketInfo, type Tick } from '../adapters/exchange/port.js';
+import type { StorePort } from '../adapters/store/port.js';
+import type { Logger } from '../adapters/telemetry/logger.js';
+import { ConfigError } from '../config/config-error.js';
+import type { GridConfig } from '../config/grid-config.js';
+import { planStart, reachedTrigger } from '../machines/grid-math.js';
+import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
+import type { SessionStatus } from './exchange-session.js';
+import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
+import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
+import type { ChildRef } from './supervisor.js';
+
+/** What a live grid needs of the session: requests, own-order stream, ticks, its health. */
+export interface LiveSession extends ExchangePort {
+  firstTick(symbol: string, signal?: AbortSignal): Promise<Tick>;
+  onTick(listener: (tick: Tick) => void): () => void;
+  status(): SessionStatus;
+}
+
+/** One grid's state at the end of a live run, from its own books. */
+export interface LiveGridReport {
+  readonly state: unknown;
+  readonly startPrice: number;
+  readonly lastPrice: number;
+  readonly fills: { readonly buy: number; readonly sell: number };
+  readonly roundTrips: number;
+  readonly gridProfit: number;
+  readonly fees: number;
+  readonly skippedOrders: number;
+  /** The grid's resting orders: client order id -> side@price. */
+  readonly openOrders: Readonly<Record<string, string>>;
+  readonly stopped: 'stopLoss' | 'takeProfit' | null;
+}
+
+export interface GridServiceOptions {
+  /** The grid, with the exchange's market filters. */
+  readonly config: GridConfig;
+  readonly session: LiveSession;
+  readonly store: StorePort;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly submitTimeoutMs?: number;
+  /** Makes the grid's actors (startGridRuntime; tests wrap it). */
+  readonly startRuntime?: typeof startGridRuntime;
+  /** Told of the runtime once the grid trades. */
+  readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
+}
+
+type Observer = { error?: (error: unknown) => void; complete?: () => void };
+
+export class GridService implements ChildRef {
+  /** Settles when the grid trades (resolved) or its launch failed (rejected). */
+  readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: unknown) => void;
+  private readonly observers = new Set<Observer>();
+  private readonly cleanups: Array<() => void> = [];
+  private runtime: GridRuntime | undefined;
+  private startPrice = Number.NaN;
+  private lastPrice = Number.NaN;
+  private stopped = false;
+  private failed = false;
+
+  constructor(private readonly options: GridServiceOptions) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined); // the supervisor hears of it through subscribe
+  }
+
+  start(): void {
+    this.launch().then(
+      () => this.resolveReady(),
+      (error: unknown) => {
+        this.rejectReady(error);
+        this.fail(error);
+      },
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.runtime?.stop();
+  }
+
+  subscribe(observer: Observer): { unsubscribe(): void } {
+    this.observers.add(observer);
+    return { unsubscribe: () => this.observers.delete(observer) };
+  }
+
+  /** The grid's report, once it trades. */
+  report(): LiveGridReport | undefined {
+    return this.runtime && reportOf(this.runtime, this.startPrice, this.lastPrice);
+  }
+
+  private fail(error: unknown): void {
+    if (this.failed || this.stopped) return;
+    this.failed = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.runtime?.stop();
+    for (const observer of [...this.observers]) observer.error?.(error);
+  }
+
+  private async launch(): Promise<void> {
+    const { config, session, store, logger, signal } = this.options;
+    const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${config.id}: ${what}`, logger, signal);
+    const saved = await savedGrid(config, store);
+    const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
+    if (saved === undefined) refuseLeftoverOrders(config, openOrders);
+    const { price: startPrice } = await session.firstTick(config.symbol, signal);
+    if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
+    if (this.stopped) return;
+    const recoveryStarted = performance.now();
+    const runtime = (this.options.startRuntime ?? startGridRuntime)({
+      config,
+      exchange: session,
+      store,
+      logger,
+      ...(saved === undefined ? {} : { snapshot: saved }),
+      ...(this.options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: this.options.submitTimeoutMs }),
+    });
+    this.runtime = runtime;
+    this.startPrice = startPrice;
+    this.lastPrice = startPrice;
+    // A crash of the grid's actors: the supervisor restarts the grid (through recovery).
+    const crash = runtime.actor.subscribe({ error: (error) => this.fail(error) });
+    this.cleanups.push(() => crash.unsubscribe());
+    this.cleanups.push(
+      session.subscribe((event) => {
+        if (event.type !== 'fill' || event.fill.symbol !== config.symbol || !event.fill.clientOrderId.startsWith(`bb${config.id}_`)) return;
+        const { clientOrderId, side, price, amount, fee, takerOrMaker } = event.fill;
+        logger.info({ grid: config.id, clientOrderId, side, price, amount, fee, takerOrMaker }, `${side} filled at ${price}`);
+      }),
+    );
+    let triggerSent = false;
+    this.cleanups.push(
+      session.onTick((tick) => {
+        if (tick.symbol !== config.symbol) return;
+        this.lastPrice = tick.price;
+        const trigger = reachedTrigger(config, tick.price);
+        if (trigger === undefined || triggerSent) return;
+        triggerSent = true;
+        logger.warn({ grid: config.id, trigger, price: tick.price }, 'price trigger reached: the grid stops');
+        runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
+      }),
+    );
+    this.cleanups.push(persistChanges(config, runtime, store, logger));
+    if (saved !== undefined) {
+      const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger));
+      const ms = Math.round(performance.now() - recoveryStarted);
+      logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
+    } else {
+      // Saved before anything is placed: a crash from here on finds the grid's state and recovers it.
+      await store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), runtime.persist(), GRID_MACHINE_VERSION);
+    }
+    // A grid saved before its start (a crash right after the save) starts now; its orders' intents
+    // are known to the store, so each is looked up before it is sent.
+    if (runtime.actor.getSnapshot().matches('idle')) {
+      runtime.actor.send({ type: 'START', price: startPrice });
+      logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
+    }
+    this.options.onStarted?.(config, runtime);
+  }
+}
+
+/** Start-up requests: retryable failures are retried (0.25 s doubling to 8 s, 8 tries), others thrown. */
+export async function retryRetryable<T>(request: () => Promise<T>, what: string, logger: Logger, signal: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof ExchangeError && error.kind === 'retryable') || attempt >= 8 || signal.aborted) throw error;
+      const delayMs = Math.min(8_000, 250 * 2 ** (attempt - 1));
+      logger.warn({ request: what, attempt, retryInMs: delayMs, error: error.message }, 'start-up request failed; retrying');
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Saves the grid's persisted actors after each change of the grid, one save at a time (the newest
+ * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
+ * resume: the exchange and the stored intents and fills stay the truth.
+ */
+function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger): () => void {
+  let saving = false;
+  let again = false;
+  const save = async (): Promise<void> => {
+    if (saving) {
+      again = true;
+      return;
+    }
+    saving = true;
+    try {
+      do {
+        again = false;
+        const snapshot = runtime.persist();
+        await store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), snapshot, GRID_MACHINE_VERSION);
+      } while (again);
+    } catch (error) {
+      logger.error({ grid: config.id, error: String(error) }, 'could not save the grid snapshot; the store still has every intent and fill');
+    } finally {
+      saving = false;
+    }
+  };
+  const subscription = runtime.actor.subscribe({ next: () => void save(), error: () => undefined });
+  return () => subscription.unsubscribe();
+}
+
+/** The grid with the exchange's market filters (the ones it enforces). */
+export function withExchangeFilters(grid: GridConfig, market: MarketInfo, logger: Logger): GridConfig {
+  const filters = { priceStep: market.priceStep, amountStep: market.amountStep, minNotional: market.minNotional };
+  if (filters.priceStep !== grid.market.priceStep || filters.amountStep !== grid.market.amountStep || filters.minNotional !== grid.market.minNotional) {
+    logger.info({ grid: grid.id, configured: grid.market, exchange: filters }, "the exchange's market filters replace the configured ones");
+  }
+  return { ...grid, market: filters };
+}
+
+function refuseLeftoverOrders(config: GridConfig, openOrders: readonly ExchangeOrder[]): void {
+  const prefix = `bb${config.id}_`;
+  const leftovers = openOrders.filter((order) => order.clientOrderId.startsWith(prefix));
+  if (leftovers.length === 0) return;
+  const sample = leftovers.slice(0, 3).map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
+  throw new ConfigError(
+    `grid ${config.id}: ${leftovers.length} open order(s) of an earlier run are on the exchange (${sample.join('; ')}${leftovers.length > 3 ? '; ...' : ''}), ` +
+      `but the grid has no saved state in this database (a new or another DATABASE_URL / DATA_DIR?), so they cannot be adopted: ` +
+      `point the bot at the database of that run, or cancel them on the exchange, or give the grid a new id.`,
+  );
+}
+
+/** The start buys base for the sell levels (taker) and rests the buy levels (maker): quote must cover both. */
+function requireFunds(config: GridConfig, price: number, balances: Record<string, AssetBalance>): void {
+  const plan = planStart(config, price); // throws ConfigError for a grid that cannot start at this price
+  const { maker, taker } = config.fees;
+  const needed = plan.marketBuyQuantity * price * (1 + taker) + plan.buyLevels.reduce((sum, level) => sum + plan.quantity * plan.levels[level]! * (1 + maker), 0);
+  const quote = config.symbol.split(/[/:]/)[1] ?? '';
+  const free = balances[quote]?.free ?? 0;
+  if (free + 1e-9 < needed) {
+    throw new ConfigError(
+      `grid ${config.id}: the account has ${free} ${quote} free, but starting at ${price} needs ${Math.ceil(needed * 100) / 100} ${quote} (the start buy for ${plan.sellLevels.length} sell levels and ${plan.buyLevels.length} resting buys); lower investment/quantityPerLevel or fund the account`,
+    );
+  }
+}
+
+function reportOf(runtime: GridRuntime, startPrice: number, lastPrice: number): LiveGridReport {
+  const { value, context } = runtime.actor.getSnapshot();
+  const openOrders: Record<string, string> = {};
+  context.slots.forEach((slot, level) => {
+    if (slot) openOrders[slot.clientOrderId] = `${slot.side}@${context.plan!.levels[level]}`;
+  });
+  return {
+    state: value,
+    startPrice,
+    lastPrice,
+    fills: { buy: context.stats.buyFills, sell: context.stats.sellFills },
+    roundTrips: context.stats.roundTrips,
+    gridProfit: context.stats.gridProfit,
+    fees: context.stats.fees,
+    skippedOrders: context.stats.skippedOrders,
+    openOrders,
+    stopped: context.stopReason === 'stopLoss' || context.stopReason === 'takeProfit' ? context.stopReason : null,
+  };
+}
