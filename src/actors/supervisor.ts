@@ -16,17 +16,17 @@
 // `onGiveUp` (required by startSupervisor). Hooks that throw are logged, never rethrown.
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import { mulberry32, type BackoffOptions } from '../machines/exchange-connection.machine.js';
+import { mulberry32 } from '../machines/exchange-connection.machine.js';
 import {
   supervisorMachine,
   type ChildState,
   type ExitReport,
   type GiveUpReason,
-  type Intensity,
   type RestartReport,
   type RestartType,
   type Strategy,
   type SupervisorContext,
+  type SupervisorInput,
 } from '../machines/supervisor.machine.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -70,17 +70,9 @@ export interface ChildSpec {
   readonly start: (context: ChildStartContext) => ChildRef;
 }
 
-export interface SupervisorSpec {
-  readonly id: string;
+/** The machine's input (strategy, intensity, backoff, quiet period), with children to start and an optional seed. */
+export interface SupervisorSpec extends Omit<SupervisorInput, 'children' | 'seed'> {
   readonly children: readonly ChildSpec[];
-  /** Default `one_for_one`. */
-  readonly strategy?: Strategy;
-  /** Default LOGIC_INTENSITY (3 restarts in 5 s); EXCHANGE_WORKER_INTENSITY is 5 in 60 s. */
-  readonly intensity?: Partial<Intensity>;
-  /** Default 1 s doubling to 30 s, jitter 0.2. */
-  readonly backoff?: Partial<BackoffOptions>;
-  /** Default 60 s. */
-  readonly quietPeriodMs?: number;
   /** Jitter seed; default: drawn at random (root), derived from the parent's (nested). */
   readonly seed?: number;
 }
