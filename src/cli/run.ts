@@ -21,9 +21,13 @@ Modes (TRADING_MODE overrides the file's mode):
   live   real orders; needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET (or their _FILE forms)
          and CONFIRM_LIVE_TRADING=yes (or confirmLiveTrading: true)
 
+Live mode (and demo on a sandbox) writes every order ahead to the database and recovers from a
+crash at its next start: DATABASE_URL (postgres://...), else an embedded database in
+database.dataDir (env DATA_DIR, default ./data).
+
 Environment: TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
-EXCHANGE_API_SECRET[_FILE].
+EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR.
 `;
 
 export async function run(args: string[]): Promise<number> {
