@@ -108,6 +108,24 @@ export class GridService implements ChildRef {
     return { unsubscribe: () => this.observers.delete(observer) };
   }
 
+  /**
+   * Cancels the grid's orders (STOP: the grid cancels every order it has out) and waits until
+   * they are gone or `timeoutMs` has passed; true when the grid came to rest in time.
+   */
+  async cancelOrders(timeoutMs: number): Promise<boolean> {
+    const runtime = this.runtime;
+    if (runtime === undefined) return true;
+    const settled = (): boolean => {
+      const snapshot = runtime.actor.getSnapshot();
+      return snapshot.status !== 'active' || snapshot.matches('idle') || snapshot.matches('error');
+    };
+    if (!runtime.actor.getSnapshot().matches('active') && !runtime.actor.getSnapshot().matches('paused')) return true;
+    runtime.actor.send({ type: 'STOP' });
+    const deadline = Date.now() + timeoutMs;
+    while (!settled() && Date.now() < deadline) await sleep(50);
+    return settled();
+  }
+
   /** The grid's report, once it trades. */
   report(): LiveGridReport | undefined {
     return this.runtime && reportOf(this.runtime, this.startPrice, this.lastPrice);

@@ -7,6 +7,8 @@
 // actors crash is restarted, through recovery, with backoff; one that keeps crashing is given up
 // (its orders stay resting, the error is logged, the status line says so). A grid whose first
 // launch fails (a user error: leftover orders, no funds) stops the run with its message.
+// On stop the orders stay resting (recovered at the next start), or with shutdown.cancelOrders
+// they are cancelled first, within 5 s.
 import type { StorePort } from '../adapters/store/port.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import type { GridConfig } from '../config/grid-config.js';
@@ -29,9 +31,13 @@ export interface LiveTradingOptions {
   readonly statusIntervalMs?: number;
   /** Told of each grid runtime once it trades (after each restart too). */
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
+  /** On stop, cancel every grid's orders first (capped at 5 s in all), instead of leaving them resting. */
+  readonly cancelOrdersOnStop?: boolean;
   /** Makes a grid's actors (tests wrap it to crash one). */
   readonly startRuntime?: typeof startGridRuntime;
 }
+
+const CANCEL_ON_STOP_MS = 5_000;
 
 /** Starts every grid, runs until `signal` aborts, stops the actors (orders stay resting) and reports. */
 export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
@@ -82,6 +88,14 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     } finally {
       clearInterval(statusTimer);
+    }
+    if (options.cancelOrdersOnStop) {
+      // Docker waits 10 s before SIGKILL: the cancels get 5 s, whatever is left stays resting (and is recovered).
+      const deadline = Date.now() + CANCEL_ON_STOP_MS;
+      for (const [grid, service] of services) {
+        const done = await service.cancelOrders(Math.max(0, deadline - Date.now()));
+        logger.info({ grid, done }, done ? 'orders cancelled on stop' : 'not every order could be cancelled in time: the rest stays resting');
+      }
     }
     const reports = new Map<string, LiveGridReport>();
     for (const [grid, service] of services) {

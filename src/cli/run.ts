@@ -51,7 +51,8 @@ export async function run(args: string[]): Promise<number> {
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(130);
     }
-    logger.info({ signal }, 'stopping: orders stay resting, reports follow');
+    const cancels = config.shutdown.cancelOrders && config.mode !== 'paper' && !(config.mode === 'demo' && !config.exchange.sandbox);
+    logger.info({ signal }, cancels ? 'stopping: cancelling the orders (shutdown.cancelOrders), reports follow' : 'stopping: orders stay resting, reports follow');
     stop.abort();
   };
   process.on('SIGTERM', onSignal);

@@ -75,7 +75,15 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   try {
     for (const grid of config.grids) await store.registerGrid(grid);
     return await withSession(context, exchange, true, (session) =>
-      runLiveTrading({ grids: config.grids, session, store, logger, signal, submitTimeoutMs: config.exchange.timeoutMs + 5_000 }),
+      runLiveTrading({
+        grids: config.grids,
+        session,
+        store,
+        logger,
+        signal,
+        submitTimeoutMs: config.exchange.timeoutMs + 5_000,
+        cancelOrdersOnStop: config.shutdown.cancelOrders,
+      }),
     );
   } finally {
     await database.close();

@@ -35,6 +35,11 @@ const serviceSchema = z.strictObject({
     })
     .default({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 15_000 }),
   confirmLiveTrading: z.boolean({ error: 'confirmLiveTrading must be true or false' }).default(false),
+  shutdown: z
+    .strictObject({
+      cancelOrders: z.boolean({ error: 'shutdown.cancelOrders must be true or false' }).default(false),
+    })
+    .default({ cancelOrders: false }),
   database: z
     .strictObject({
       dataDir: z.string({ error: 'database.dataDir must be a directory path' }).min(1).default('./data'),
@@ -70,6 +75,8 @@ export interface ServiceConfig {
    * the embedded PGlite in `dataDir` (env DATA_DIR).
    */
   readonly database: { readonly url?: string; readonly dataDir: string };
+  /** On SIGTERM / SIGINT: leave the grids' orders resting (default), or cancel them first (capped at 5 s). */
+  readonly shutdown: { readonly cancelOrders: boolean };
   readonly grids: readonly GridConfig[];
 }
 
@@ -119,6 +126,7 @@ export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = p
     exchange: { ...exchange, ...(exchange.url === undefined ? {} : { url: exchange.url }) },
     confirmLiveTrading: parsed.data.confirmLiveTrading,
     database: { dataDir: parsed.data.database.dataDir, ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}) },
+    shutdown: parsed.data.shutdown,
     grids,
   };
 }

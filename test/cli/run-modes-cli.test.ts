@@ -3,6 +3,7 @@
 // process. The simulator's test endpoints (/__sim/orders, /__sim/step) are the judge of what
 // reached the exchange; the bot's JSON log lines on stderr of what it did.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ensureBuilt, expectNoStackTrace, killChildren, spawnCli, startExchangeSim, type CliProcess, type LogLine, type SimProcess } from './cli-harness.js';
 import { openDatabase } from '../../src/adapters/store/database.js';
@@ -223,6 +224,25 @@ describe('btcbot run in live mode against the simulator', () => {
     expect(new Set(after.map((order) => order.clientOrderId)).size).toBe(after.length);
     const reports = await stopWithSigterm(bot);
     expect((reports[0]!.report as LiveReport).openOrders).toEqual(resting(await sim.get<SimOrder[]>('/__sim/orders')));
+    expectCleanOutput(bot);
+  });
+});
+
+describe('btcbot run in live mode with shutdown.cancelOrders', () => {
+  afterEach(() => killChildren());
+
+  test('SIGTERM cancels the grid\'s orders before the exit (0, within 8 s)', async () => {
+    const sim = await startExchangeSim(['--port', '0', '--price', '50000']);
+    const file = tmp.file('cancel.yaml', `shutdown: { cancelOrders: true }\n${readFileSync(gridFile('cancel-grid.yaml', 'cancel1'), 'utf8')}`);
+    const bot = spawnCli(['run', '--config', file], liveEnv(sim.url));
+    await bot.waitFor(message('grid started on the exchange'), 'grid started on the exchange');
+    await until(async () => Object.keys(resting(await sim.get<SimOrder[]>('/__sim/orders'))).length === 4, 'the grid to rest', 10_000);
+    bot.terminate();
+    const exit = await within(bot.exited, 8_000, 'btcbot run exiting after SIGTERM');
+    expect(exit, `output:\n${bot.output()}`).toMatchObject({ code: 0, signal: null });
+    expect(bot.lines.some(message('stopping: cancelling the orders (shutdown.cancelOrders), reports follow'))).toBe(true);
+    expect(bot.lines.find(message('orders cancelled on stop'))).toMatchObject({ grid: 'cancel1', done: true });
+    expect(resting(await sim.get<SimOrder[]>('/__sim/orders'))).toEqual({});
     expectCleanOutput(bot);
   });
 });
