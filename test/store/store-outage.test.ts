@@ -2,6 +2,7 @@
 // embedded PGlite) behind a loopback proxy that the test cuts for a few seconds. While the store is
 // down nothing unrecorded may reach the exchange and no level may be lost; when it returns, trading
 // resumes by itself with nothing lost.
+import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,18 +61,62 @@ describe('store errors', () => {
   });
 });
 
-describe('a database outage mid-run', () => {
+/** A database the proxy can stand in front of: the embedded PGlite, and the real Postgres when TEST_DATABASE_URL is set. */
+interface Backend {
+  readonly name: string;
+  /** Starts it; returns the port to proxy and the connection settings behind the proxy. */
+  open(): Promise<{ port: number; username: string; database: string; connection?: Record<string, string> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'the embedded PGlite',
+    open: async () => {
+      const { PGlite } = await import('@electric-sql/pglite');
+      const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+      const db = await PGlite.create(tmp.path('pglite'));
+      const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+      await server.start();
+      cleanups.push(() => db.close(), () => server.stop());
+      return { port: Number(server.getServerConn().split(':')[1]), username: 'postgres', database: 'postgres' };
+    },
+  },
+];
+const serverUrl = process.env.TEST_DATABASE_URL;
+if (serverUrl) {
+  backends.push({
+    name: 'Postgres (TEST_DATABASE_URL)',
+    open: async () => {
+      const { default: postgres } = await import('postgres');
+      const schema = `btcbot_outage_${randomBytes(4).toString('hex')}`;
+      const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
+      await admin.unsafe(`CREATE SCHEMA ${schema}`);
+      cleanups.push(async () => {
+        await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+        await admin.end();
+      });
+      const url = new URL(serverUrl);
+      return { port: Number(url.port || 5432), username: decodeURIComponent(url.username || 'postgres'), database: url.pathname.slice(1) || 'postgres', connection: { search_path: schema } };
+    },
+  });
+}
+
+describe.each(backends)('a database outage mid-run, on $name', (backend) => {
   test('nothing unrecorded reaches the exchange, no level is lost, trading resumes by itself', async () => {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const { default: postgres } = await import('postgres');
-    const db = await PGlite.create(tmp.path('pglite'));
-    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
-    await server.start();
-    cleanups.push(() => db.close(), () => server.stop());
-    const proxy = await startCuttableProxy(Number(server.getServerConn().split(':')[1]));
+    const target = await backend.open();
+    const proxy = await startCuttableProxy(target.port);
     cleanups.push(() => proxy.close());
-    const sql = postgres({ host: '127.0.0.1', port: proxy.port, username: 'postgres', database: 'postgres', max: 1, onnotice: () => undefined, connect_timeout: 2 });
+    const sql = postgres({
+      host: '127.0.0.1',
+      port: proxy.port,
+      username: target.username,
+      database: target.database,
+      max: 1,
+      onnotice: () => undefined,
+      connect_timeout: 2,
+      ...(target.connection ? { connection: target.connection } : {}),
+    });
     cleanups.push(() => sql.end({ timeout: 1 }));
     await migrate(sql);
     const store = new PostgresStore(sql);
