@@ -99,8 +99,7 @@ export class GridService implements ChildRef {
 
   stop(): void {
     this.stopped = true;
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
-    this.runtime?.stop();
+    this.release();
   }
 
   subscribe(observer: Observer): { unsubscribe(): void } {
@@ -134,9 +133,14 @@ export class GridService implements ChildRef {
   private fail(error: unknown): void {
     if (this.failed || this.stopped) return;
     this.failed = true;
+    this.release();
+    for (const observer of [...this.observers]) observer.error?.(error);
+  }
+
+  /** Stops listening and stops the grid's actors (its orders stay as they are on the exchange). */
+  private release(): void {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.runtime?.stop();
-    for (const observer of [...this.observers]) observer.error?.(error);
   }
 
   private async launch(): Promise<void> {
@@ -189,7 +193,7 @@ export class GridService implements ChildRef {
       logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
     } else {
       // Saved before anything is placed: a crash from here on finds the grid's state and recovers it.
-      await store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), runtime.persist(), GRID_MACHINE_VERSION);
+      await saveGrid(config, runtime, store);
     }
     // A grid saved before its start (a crash right after the save) starts now; its orders' intents
     // are known to the store, so each is looked up before it is sent.
@@ -215,6 +219,11 @@ export async function retryRetryable<T>(request: () => Promise<T>, what: string,
   }
 }
 
+/** Saves the grid's persisted actors, its lifecycle state and the machine version that wrote them. */
+function saveGrid(config: GridConfig, runtime: GridRuntime, store: StorePort): Promise<void> {
+  return store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), runtime.persist(), GRID_MACHINE_VERSION);
+}
+
 /**
  * Saves the grid's persisted actors after each change of the grid, one save at a time (the newest
  * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
@@ -232,8 +241,7 @@ function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePo
     try {
       do {
         again = false;
-        const snapshot = runtime.persist();
-        await store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), snapshot, GRID_MACHINE_VERSION);
+        await saveGrid(config, runtime, store);
       } while (again);
     } catch (error) {
       logger.error({ grid: config.id, error: String(error) }, 'could not save the grid snapshot; the store still has every intent and fill');

@@ -14,6 +14,7 @@ import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { generateCandles, writeCandlesCsv } from '../../src/adapters/feed/candle-generator.js';
 import { mulberry32 } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
 import { ensureBuilt, killChildren, spawnCli, startExchangeSim, type CliProcess } from '../cli/cli-harness.js';
+import { fillKey } from '../support/fill-key.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const ROUNDS = Number(process.env.KILL_ROUNDS ?? 12);
@@ -76,8 +77,6 @@ interface SimFill {
   price: number;
   amount: number;
 }
-
-const fillKey = (fill: SimFill): string => `${fill.clientOrderId}|${fill.side}|${Number(fill.price.toFixed(12))}|${Number(fill.amount.toFixed(12))}`;
 
 describe.each(books)('kill test on $name: SIGKILL and SIGTERM at random moments, restart each time', (book) => {
   afterAll(() => book.drop?.());

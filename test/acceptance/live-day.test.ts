@@ -20,6 +20,7 @@ import { createLogger } from '../../src/adapters/telemetry/logger.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import type { Fill } from '../../src/domain/trading.js';
 import { hasShared, sharedData, sharedSkipReason } from '../shared.js';
+import { fillKey } from '../support/fill-key.js';
 import { until } from '../support/until.js';
 
 const DAY_FILE = 'binance_btcusdt_1m_2024-07-26_2024-08-25.csv';
@@ -41,10 +42,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-/** A fill as the wire carries it: BingX writes decimals to 12 places, so the simulator's float noise below that is not part of it. */
-const fillKey = (fill: Pick<Fill, 'clientOrderId' | 'side' | 'price' | 'amount'>): string =>
-  `${fill.clientOrderId}|${fill.side}|${Number(fill.price.toFixed(12))}|${Number(fill.amount.toFixed(12))}`;
 
 /** The grid invariants, as the exchange shows them: one order per level, buys below sells, one level empty. */
 function checkBook(open: readonly ExchangeOrder[], levels: readonly number[]): string | undefined {
