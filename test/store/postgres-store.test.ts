@@ -2,6 +2,7 @@
 // when TEST_DATABASE_URL is set (CI sets it; each run gets its own schema, dropped afterwards).
 // The StorePort contract is checked on the memory store too, so the two cannot drift apart.
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { openDatabase, type Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
@@ -187,6 +188,20 @@ describe('the embedded database keeps its data across restarts', () => {
       console.log(`embedded PGlite: reopened an existing data directory in ${reopenMs.toFixed(0)} ms`);
     } finally {
       await second.close();
+    }
+  }, 60_000);
+
+  test('an initdb cut short (a kill during the first start) leaves nothing that blocks the next start', async () => {
+    const dataDir = temp.path('cut-short');
+    mkdirSync(`${dataDir}/pglite.initdb/base`, { recursive: true });
+    writeFileSync(`${dataDir}/pglite.initdb/PG_VERSION`, '17\n'); // what a killed initdb leaves behind
+    const database = await openDatabase({ dataDir });
+    try {
+      expect(await migrate(database.sql)).toEqual(readMigrations().map((m) => m.version));
+      expect(existsSync(`${dataDir}/pglite.initdb`)).toBe(false);
+      expect(database.description).toBe(`embedded PGlite in ${dataDir}/pglite`);
+    } finally {
+      await database.close();
     }
   }, 60_000);
 

@@ -4,7 +4,8 @@
 //
 // PGlite is one connection: postgres.js gets `max: 1` against it, else a second connection would
 // wait for ever. Opening a new data directory runs initdb (~4.5 s); reopening one takes ~0.35 s.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { Sql } from 'postgres';
 import { ConfigError } from '../../config/config-error.js';
 
@@ -36,6 +37,27 @@ export function describeUrl(url: string): string {
   }
 }
 
+/** The embedded database's files, inside the data directory (which may be a volume's mount point). */
+const PGLITE_DIR = 'pglite';
+
+/**
+ * The PGlite directory inside `dataDir`, made atomically: initdb runs in a scratch directory that
+ * is renamed into place only once complete. A process killed during initdb (the kill test did it)
+ * otherwise leaves a half-made directory that PGlite can never open again; here the next start
+ * throws the scratch away and begins anew.
+ */
+async function initializedPgliteDir(dataDir: string, PGlite: { create(dir: string): Promise<{ close(): Promise<void> }> }): Promise<string> {
+  const target = path.join(dataDir, PGLITE_DIR);
+  if (existsSync(target)) return target;
+  mkdirSync(dataDir, { recursive: true });
+  const scratch = path.join(dataDir, `${PGLITE_DIR}.initdb`);
+  rmSync(scratch, { recursive: true, force: true });
+  const fresh = await PGlite.create(scratch);
+  await fresh.close();
+  renameSync(scratch, target);
+  return target;
+}
+
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   const { default: postgres } = await import('postgres');
   const quiet = { onnotice: () => undefined, ...(options.connection ? { connection: options.connection } : {}) };
@@ -53,17 +75,16 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     return { sql, description: describeUrl(options.url), embedded: false, close: () => sql.end({ timeout: 5 }) };
   }
   const dataDir = options.dataDir ?? './data';
-  mkdirSync(dataDir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = await PGlite.create(dataDir);
+  const db = await PGlite.create(await initializedPgliteDir(dataDir, PGlite));
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
   await server.start();
   const [host, port] = server.getServerConn().split(':');
   const sql = postgres({ ...quiet, host: host!, port: Number(port), username: 'postgres', database: 'postgres', max: 1 });
   return {
     sql,
-    description: `embedded PGlite in ${dataDir}`,
+    description: `embedded PGlite in ${path.join(dataDir, PGLITE_DIR)}`,
     embedded: true,
     close: async () => {
       await sql.end({ timeout: 5 });
