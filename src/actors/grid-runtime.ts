@@ -143,16 +143,24 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   actor.on('order.submit', ({ input }) => startOrder(input));
   actor.on('order.cancel', ({ clientOrderId }) => orders.get(clientOrderId)?.send({ type: 'CANCEL' }));
   for (const snapshot of Object.values(options.snapshot?.orders ?? {})) {
-    const { value, context } = snapshot as Snapshot<unknown> & { value: string; context: { intent: OrderInput['intent']; submitTimeoutMs: number; cancelRequested: boolean } };
-    const input = { intent: context.intent, submitTimeoutMs: context.submitTimeoutMs };
-    // A resting order is restored as it was (no request under way, no timer).
-    if (value === 'open' || value === 'partiallyFilled') {
+    const { value, context } = snapshot as Snapshot<unknown> & {
+      value: string;
+      context: { intent: OrderInput['intent']; submitTimeoutMs: number; lookupRetryMs: number; cancelRequested: boolean };
+    };
+    const input = { intent: context.intent, submitTimeoutMs: context.submitTimeoutMs, lookupRetryMs: context.lookupRetryMs };
+    // Restored as it was: a resting order (no request under way) and an order pausing before a
+    // retry (its saved context.deadline). XState does not re-arm `after` timers on restore: RESTORED
+    // makes a back-off re-arm its timer for what is left of the deadline (at once if it passed while
+    // the bot was down); a resting order ignores it.
+    if (['open', 'partiallyFilled', 'recordBackoff', 'lookupBackoff', 'cancelBackoff'].includes(value)) {
       startOrder(input, snapshot);
+      orders.get(context.intent.clientOrderId)?.send({ type: 'RESTORED' });
       continue;
     }
-    // A request was under way. XState would re-run its promise (a blind resend) and not re-arm its
-    // timer: start the order over from its intent instead. The store knows the intent, so the order
-    // is looked up by client id before anything is sent; its fills are replayed by the recovery.
+    // A request was under way (recording, submitted, inFlight, pendingCancel). XState would re-run
+    // its promise (a blind resend): start the order over from its intent instead. The store knows
+    // the intent, so the order is looked up by client id before anything is sent; its fills are
+    // replayed by the recovery.
     startOrder(input);
     if (context.cancelRequested) orders.get(context.intent.clientOrderId)?.send({ type: 'CANCEL' });
   }

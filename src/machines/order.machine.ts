@@ -9,6 +9,16 @@
 // Order actors are created by the runtime, not spawned as the grid's children: XState copies a
 // machine's children object on every spawn and stop, which with a hundred resting orders cost
 // more than everything else in a backtest together.
+//
+// Timers. XState's `after` is an entry action that schedules a delayed event; a persisted snapshot
+// carries no pending timer and restoring one runs no entry action, so a restored order would wait
+// forever. Each wait (submitTimeout in submitted; the pause in recordBackoff, lookupBackoff and
+// cancelBackoff) is therefore an absolute deadline in context, set on entry (`armTimer`, on the
+// clock of `orderClock`), and `after: { untilDeadline }` waits what is left of it. The runtime
+// sends RESTORED to an order it restored as saved: a back-off state re-enters itself, which
+// schedules the timer again for the time left without moving the deadline (an overdue one fires at
+// once); every other state ignores it. A restored order in submitted is never resumed as saved (the
+// create would be sent again): the runtime starts it over from its intent, looked up first.
 import { assign, fromPromise, setup } from 'xstate';
 import { fits } from '../domain/steps.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
@@ -38,6 +48,37 @@ export function lookupRetryDelay(context: Pick<OrderContext, 'lookupRetryMs' | '
   return context.lookupRetryMs * (context.lastErrorCode === 'RATE_LIMIT' ? RATE_LIMIT_BACKOFF_FACTOR : 1);
 }
 
+/** The waits of an order: how long a create may go unanswered, and the pause before a retry (store, look-up, cancel). */
+export type OrderTimer = 'submitTimeout' | 'lookupRetry';
+
+/** How long `timer` lasts in this context (ms). */
+export function timerDuration(context: Pick<OrderContext, 'submitTimeoutMs' | 'lookupRetryMs' | 'lastErrorCode'>, timer: OrderTimer): number {
+  return timer === 'submitTimeout' ? context.submitTimeoutMs : lookupRetryDelay(context);
+}
+
+/**
+ * The clock an order's deadlines are set and read by: `armTimer` stores `now() + duration` as the
+ * absolute `deadline`, the `untilDeadline` delay waits what is left of it (never less than 0).
+ * XState's actor `clock` option has no `now`, so the time is injected here. The machine uses
+ * `Date.now`, the time of XState's default (real) timers; an actor on another clock (a
+ * SimulatedClock in tests, a VirtualClock) is given that clock's time with
+ * `orderMachine.provide(orderClock(() => clock.now()))`, so that deadlines and timers agree.
+ */
+export function orderClock(now: () => number) {
+  return {
+    actions: {
+      // A restored actor re-enters its waiting state on RESTORED: the deadline it saved stands.
+      armTimer: assign<OrderContext, OrderEvent, OrderTimer, OrderEvent, never>(({ context, event }, timer) =>
+        event.type === 'RESTORED' && context.deadline !== undefined ? {} : { deadline: now() + timerDuration(context, timer) },
+      ),
+    },
+    delays: {
+      untilDeadline: ({ context }: { context: OrderContext }) => Math.max(0, (context.deadline ?? now()) - now()),
+    },
+  };
+}
+const systemClock = orderClock(Date.now);
+
 export interface OrderInput {
   readonly intent: OrderIntent;
   /** How long a create may go unanswered before the order counts as in flight (ms). */
@@ -60,6 +101,12 @@ export interface OrderContext {
   readonly lastErrorCode: string | undefined;
   readonly submitTimeoutMs: number;
   readonly lookupRetryMs: number;
+  /**
+   * When the current wait ends (ms since the epoch, on the clock of `orderClock`): set on entering
+   * submitted, recordBackoff, lookupBackoff or cancelBackoff, and persisted with the snapshot, so a
+   * restored order waits only what is left. Meaningless in the other states (the last wait's).
+   */
+  readonly deadline: number | undefined;
   /** Set on reaching a final state. */
   readonly outcome: 'filled' | 'canceled' | 'expired' | 'rejected' | undefined;
 }
@@ -68,7 +115,9 @@ export type OrderEvent =
   | { type: 'FILL'; fill: Fill }
   | { type: 'CANCEL' }
   | { type: 'EXCHANGE_CANCELED' }
-  | { type: 'EXCHANGE_EXPIRED' };
+  | { type: 'EXCHANGE_EXPIRED' }
+  /** Sent by the runtime to an actor it restored from a snapshot: a waiting state re-arms its timer (XState does not). */
+  | { type: 'RESTORED' };
 
 /** The output of an order actor that reached a final state: what the grid is told. */
 export type OrderOutcomeEvent =
@@ -113,8 +162,7 @@ export const orderMachine = setup({
     cancelOrder: notProvided('cancelOrder') as ReturnType<typeof fromPromise<OrderAck, OrderIntent>>,
   },
   delays: {
-    submitTimeout: ({ context }) => context.submitTimeoutMs,
-    lookupRetry: ({ context }) => lookupRetryDelay(context),
+    ...systemClock.delays,
   },
   guards: {
     isNewFill: ({ context, event }) => event.type === 'FILL' && !context.tradeIds.includes(event.fill.tradeId),
@@ -131,6 +179,7 @@ export const orderMachine = setup({
     ackIsRejected: (_, ack: OrderAck | undefined) => ack?.status === 'rejected',
   },
   actions: {
+    ...systemClock.actions,
     addFill: assign(({ context, event }) => {
       if (event.type !== 'FILL') return {};
       const { fill } = event;
@@ -163,6 +212,7 @@ export const orderMachine = setup({
     lastErrorCode: undefined,
     submitTimeoutMs: input.submitTimeoutMs ?? 10_000,
     lookupRetryMs: input.lookupRetryMs ?? 2_000,
+    deadline: undefined,
     outcome: undefined,
   }),
   initial: 'recording',
@@ -197,17 +247,22 @@ export const orderMachine = setup({
       },
     },
     recordBackoff: {
+      entry: { type: 'armTimer', params: 'lookupRetry' },
       after: {
         // Waited out the pause: store the intent again (the order keeps its level meanwhile).
-        lookupRetry: { target: 'recording' },
+        untilDeadline: { target: 'recording' },
       },
       on: {
         // Remembered until the intent is stored (a known intent may be out there).
         CANCEL: { actions: 'requestCancel' },
+        // Restored from a snapshot: re-enter to re-arm the timer for what is left of the saved deadline.
+        RESTORED: { target: 'recordBackoff', reenter: true },
       },
     },
+    // No RESTORED edge: re-entering would send the create again. The runtime never restores an order
+    // in submitted as saved; it starts it over from its intent (looked up by client id first).
     submitted: {
-      entry: 'countSend',
+      entry: ['countSend', { type: 'armTimer', params: 'submitTimeout' }],
       invoke: {
         src: 'placeOrder',
         input: ({ context }) => context.intent,
@@ -229,8 +284,8 @@ export const orderMachine = setup({
         ],
       },
       after: {
-        // No answer in time: the order may exist; treat it as in flight until looked up.
-        submitTimeout: { target: 'inFlight' },
+        // No answer in time (submitTimeoutMs): the order may exist; treat it as in flight until looked up.
+        untilDeadline: { target: 'inFlight' },
       },
       on: {
         // A fill can overtake the ack on the stream.
@@ -271,14 +326,17 @@ export const orderMachine = setup({
       },
     },
     lookupBackoff: {
+      entry: { type: 'armTimer', params: 'lookupRetry' },
       after: {
         // Waited out the pause: look again.
-        lookupRetry: { target: 'inFlight' },
+        untilDeadline: { target: 'inFlight' },
       },
       on: {
         // The stream proves it reached the exchange.
         FILL: takeFillToPartial,
         CANCEL: { actions: 'requestCancel' },
+        // Restored from a snapshot: re-enter to re-arm the timer for what is left of the saved deadline.
+        RESTORED: { target: 'lookupBackoff', reenter: true },
       },
     },
     open: {
@@ -340,14 +398,19 @@ export const orderMachine = setup({
       },
     },
     cancelBackoff: {
+      entry: { type: 'armTimer', params: 'lookupRetry' },
       after: {
         // Waited out the pause: ask again.
-        lookupRetry: { target: 'pendingCancel' },
+        untilDeadline: { target: 'pendingCancel' },
       },
       on: {
+        // A fill that completes the order ends it (no cancel follows); a part is kept.
         FILL: takeFillInPlace,
+        // Ended on the exchange side during the pause: that end, no cancel follows.
         EXCHANGE_CANCELED: { target: 'canceled' },
         EXCHANGE_EXPIRED: { target: 'expired' },
+        // Restored from a snapshot: re-enter to re-arm the timer for what is left of the saved deadline.
+        RESTORED: { target: 'cancelBackoff', reenter: true },
       },
     },
     filled: { type: 'final', entry: { type: 'settle', params: 'filled' } },

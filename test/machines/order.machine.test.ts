@@ -1,10 +1,11 @@
-import { describe, expect, it, test } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock, type AnyEventObject, type SnapshotFrom } from 'xstate';
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { Fill, OrderIntent } from '../../src/domain/trading.js';
 import {
   type IntentRecord,
   lookupRetryDelay,
+  orderClock,
   orderMachine,
   RATE_LIMIT_BACKOFF_FACTOR,
   type OrderAck,
@@ -106,6 +107,8 @@ function harness(input: Partial<OrderInput> = {}, taken?: Set<string>) {
       lookupOrder: fake<OrderAck | undefined>('lookupOrder'),
       cancelOrder: fake<OrderAck>('cancelOrder'),
     },
+    // Deadlines on the clock the timers run on.
+    ...orderClock(() => clock.now()),
   });
   const recorder = transitionRecorder(taken);
   const actor = createActor(machine, { input: { intent: INTENT, ...input }, clock, inspect: recorder.inspect });
@@ -195,11 +198,14 @@ const labelled: Array<[string, AnyEventObject]> = [
     `error(cancelOrder:${kind})`,
     { type: errorType('pendingCancel'), error: effectError(kind, `cancel ${kind}`, kind === 'notFound' ? '-2011' : undefined) },
   ]),
-  ['after(submitTimeout)', { type: afterEventType('order.submitted', 'submitTimeout') }],
-  // The two back-offs share the lookupRetry delay: one event type each (the state's id is part of it).
-  ['after(lookupRetry:lookupBackoff)', { type: afterEventType('order.lookupBackoff', 'lookupRetry') }],
-  ['after(lookupRetry:cancelBackoff)', { type: afterEventType('order.cancelBackoff', 'lookupRetry') }],
-  ['after(lookupRetry:recordBackoff)', { type: afterEventType('order.recordBackoff', 'lookupRetry') }],
+  // Every wait is the untilDeadline delay (the time left of context.deadline): one event type per
+  // state (the state's id is part of it).
+  ['after(submitTimeout)', { type: afterEventType('order.submitted', 'untilDeadline') }],
+  ['after(lookupRetry:lookupBackoff)', { type: afterEventType('order.lookupBackoff', 'untilDeadline') }],
+  ['after(lookupRetry:cancelBackoff)', { type: afterEventType('order.cancelBackoff', 'untilDeadline') }],
+  ['after(lookupRetry:recordBackoff)', { type: afterEventType('order.recordBackoff', 'untilDeadline') }],
+  // The runtime's word to an actor it restored from a snapshot (here sent to the live actor: it must change nothing but re-arm the same deadline).
+  ['RESTORED', { type: 'RESTORED' }],
 ];
 const labelOf = new Map<AnyEventObject, string>(labelled.map(([label, event]) => [event, label]));
 const modelEvents = labelled.map(([, event]) => event) as unknown as OrderEvent[];
@@ -324,6 +330,8 @@ describe('order machine model', () => {
           expect(h.ctx().lastError, where).toBe(`${kind}: cancel ${kind}`);
         }
         if (label === 'after(lookupRetry:cancelBackoff)') expect(started, where).toEqual(['cancelOrder']);
+        // RESTORED re-arms a back-off's timer for the time left: the deadline does not move.
+        if (label === 'RESTORED') expect(h.ctx().deadline, where).toBe(ctxBefore.deadline);
         before = after;
       }
       expect(before, edgeKey(edge.from, eventLabel(edge.event), edge.to)).toBe(edge.to);
@@ -366,7 +374,8 @@ describe('order machine model', () => {
 
     const definition = definitionTransitions(orderMachine);
     expect(new Set(definition).size, 'transition labels are unique').toBe(definition.length);
-    expect(definition).toHaveLength(56);
+    // 56 edges, and RESTORED in the three back-off states.
+    expect(definition).toHaveLength(59);
     expect([...taken].sort()).toEqual([...definition].sort());
   });
 });
@@ -1168,63 +1177,143 @@ describe('order machine: cancel back-off', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Still wrong (expected failures: flip to plain tests when fixed)
+// Timers: absolute deadlines in context, re-armed on restore
 // ---------------------------------------------------------------------------------------------
 
-/** An order that reached `cancelBackoff` or `lookupBackoff`, persisted there and restored on a fresh clock (as a runtime restart does). */
-async function restoredInBackoff(where: 'cancelBackoff' | 'lookupBackoff') {
+type Backoff = 'recordBackoff' | 'lookupBackoff' | 'cancelBackoff';
+
+/**
+ * An order driven into a back-off at `enteredAt` (pause 1 s), persisted `persistedAfter` ms into
+ * the pause, JSON round-tripped, and restored on a fresh clock at `restoredAt` (as a runtime
+ * restart does); its effects answer at once and are counted.
+ */
+async function restoredInBackoff(where: Backoff, { enteredAt = 0, persistedAfter = 0, restoredAt = 60_000, tellRestored = true } = {}) {
   const h = harness({ lookupRetryMs: 1_000 });
-  await h.recorded();
-  if (where === 'cancelBackoff') {
-    await h.resolve('placeOrder', ack('open'));
-    h.send({ type: 'CANCEL' });
-    await h.reject('cancelOrder', effectError('retryable', 'ETIMEDOUT'));
+  h.clock.set(enteredAt);
+  if (where === 'recordBackoff') {
+    await h.reject('recordIntent', effectError('unknown', 'connection refused'));
   } else {
-    await h.reject('placeOrder', effectError('retryable', 'ETIMEDOUT'));
-    await h.reject('lookupOrder', effectError('retryable', 'timeout'));
+    await h.recorded();
+    if (where === 'cancelBackoff') {
+      await h.resolve('placeOrder', ack('open'));
+      h.send({ type: 'CANCEL' });
+      await h.reject('cancelOrder', effectError('retryable', 'ETIMEDOUT'));
+    } else {
+      await h.reject('placeOrder', effectError('retryable', 'ETIMEDOUT'));
+      await h.reject('lookupOrder', effectError('retryable', 'timeout'));
+    }
   }
   expect(h.state()).toBe(where);
-  const persisted = h.actor.getPersistedSnapshot();
+  expect(h.ctx().deadline).toBe(enteredAt + 1_000);
+  h.clock.increment(persistedAfter);
+  const persisted: unknown = JSON.parse(JSON.stringify(h.actor.getPersistedSnapshot()));
   h.actor.stop();
+
   const clock = new SimulatedClock();
-  let calls = 0;
-  const counted = <T>(value: T) => fromPromise<T, OrderIntent>(async () => ((calls += 1), value));
+  clock.set(restoredAt);
+  const calls: Src[] = [];
+  const counted = <T>(src: Src, value: T) => fromPromise<T, OrderIntent>(async () => (calls.push(src), value));
   const machine = orderMachine.provide({
     actors: {
-      recordIntent: counted<IntentRecord>('new'),
-      placeOrder: counted<OrderAck>(ack('open')),
-      lookupOrder: counted<OrderAck | undefined>(ack('open')),
-      cancelOrder: counted<OrderAck>(ack('canceled')),
+      recordIntent: counted<IntentRecord>('recordIntent', 'new'),
+      placeOrder: counted<OrderAck>('placeOrder', ack('open')),
+      lookupOrder: counted<OrderAck | undefined>('lookupOrder', ack('open')),
+      cancelOrder: counted<OrderAck>('cancelOrder', ack('canceled')),
     },
+    ...orderClock(() => clock.now()),
   });
-  const restored = createActor(machine, { input: { intent: INTENT }, clock, snapshot: persisted }).start();
+  const restored = createActor(machine, { input: { intent: INTENT }, clock, snapshot: persisted as Snapshot }).start();
   expect(restored.getSnapshot().value).toBe(where);
-  clock.increment(60_000);
-  await flush();
-  return { restored, calls: () => calls };
+  if (tellRestored) restored.send({ type: 'RESTORED' });
+  expect(restored.getSnapshot().value).toBe(where);
+  expect(restored.getSnapshot().context.deadline).toBe(enteredAt + 1_000); // the saved deadline stands
+  return { restored, clock, calls };
 }
 
-describe('order machine: known bugs', () => {
-  // KNOWN, SCHEDULED (order.machine.ts, cancelBackoff and lookupBackoff): the pause is an XState
-  // `after` timer, and a persisted snapshot carries no pending timer: an order actor restored in
-  // cancelBackoff never sends its cancel again, so a stopping grid would wait forever (the very hang
-  // the back-off fixed). The same holds for lookupBackoff (the order stays in flight forever) and
-  // for submitted's submitTimeout. Invoked effects are restarted on restore; delayed events are not.
-  // Scheduled with the supervised runtime, the project's next issue: "timers are stored as absolute
-  // deadlines in context and re-armed on restore". Until then no restore meets it: the only restore
-  // today is the backtest's (BacktestSession.resume from GridRuntimeSnapshot), and the backtest
-  // checkpoints only at settle points, where no order is in a back-off state (the paper exchange
-  // answers every effect at once and never fails one as retryable once it has a price).
-  // Flip these to plain tests when the deadlines are re-armed.
-  test.fails('an order restored in cancelBackoff still sends its cancel again', async () => {
-    const { restored, calls } = await restoredInBackoff('cancelBackoff');
-    expect(calls()).toBe(1);
+describe('order machine: timers are absolute deadlines, re-armed on restore', () => {
+  // XState's `after` schedules its delayed event in an entry action; a persisted snapshot carries no
+  // pending timer and a restore runs no entry action. Each wait is therefore a deadline in context,
+  // and the runtime sends RESTORED to an order it restored, on which a back-off state re-enters
+  // itself and schedules what is left of the saved deadline (an order restored in cancelBackoff used
+  // to never send its cancel again, leaving a stopping grid waiting forever).
+
+  it('each wait stores its absolute deadline on entry: submitTimeout, and the pause (longer after a rate limit)', async () => {
+    const h = harness({ submitTimeoutMs: 5_000, lookupRetryMs: 1_000 });
+    h.clock.set(1_000_000);
+    await h.recorded();
+    expect(h.state()).toBe('submitted');
+    expect(h.ctx().deadline).toBe(1_005_000);
+    h.clock.increment(5_000);
+    expect(h.state()).toBe('inFlight');
+    await h.reject('lookupOrder', effectError('retryable', '429', 'RATE_LIMIT'));
+    expect(h.state()).toBe('lookupBackoff');
+    expect(h.ctx().deadline).toBe(1_005_000 + RATE_LIMIT_BACKOFF_FACTOR * 1_000);
+  });
+
+  it('an order restored in cancelBackoff sends its cancel again', async () => {
+    const { restored, clock, calls } = await restoredInBackoff('cancelBackoff');
+    clock.increment(0); // the deadline passed while the bot was down: due at once
+    await flush();
+    expect(calls).toEqual(['cancelOrder']);
     expect(restored.getSnapshot().output?.type).toBe('ORDER.CANCELED');
   });
 
-  test.fails('an order restored in lookupBackoff still looks it up again', async () => {
-    const { restored, calls } = await restoredInBackoff('lookupBackoff');
-    expect(calls()).toBe(1);
+  it('an order restored in lookupBackoff looks it up again', async () => {
+    const { restored, clock, calls } = await restoredInBackoff('lookupBackoff');
+    clock.increment(0);
+    await flush();
+    expect(calls).toEqual(['lookupOrder']);
     expect(restored.getSnapshot().value).toBe('open');
+  });
+
+  it('an order restored in recordBackoff stores its intent again, then sends it', async () => {
+    const { restored, clock, calls } = await restoredInBackoff('recordBackoff');
+    clock.increment(0);
+    await flush();
+    await flush();
+    expect(calls).toEqual(['recordIntent', 'placeOrder']);
+    expect(restored.getSnapshot().value).toBe('open');
+  });
+
+  it('a restored order waits only what was left of its pause, on the restoring clock', async () => {
+    for (const where of ['recordBackoff', 'lookupBackoff', 'cancelBackoff'] as const) {
+      // Entered at 10 s, saved 600 ms into the 1 s pause, restored at 10.7 s: 300 ms are left.
+      const { clock, calls } = await restoredInBackoff(where, { enteredAt: 10_000, persistedAfter: 600, restoredAt: 10_700 });
+      clock.increment(299);
+      await flush();
+      expect(calls, where).toEqual([]);
+      clock.increment(1);
+      await flush();
+      expect(calls[0], where).toBe(where === 'recordBackoff' ? 'recordIntent' : where === 'lookupBackoff' ? 'lookupOrder' : 'cancelOrder');
+    }
+  });
+
+  it('without RESTORED a restored back-off never wakes: XState does not re-arm `after` timers', async () => {
+    const { restored, clock, calls } = await restoredInBackoff('cancelBackoff', { tellRestored: false });
+    clock.increment(3_600_000);
+    await flush();
+    expect(calls).toEqual([]);
+    expect(restored.getSnapshot().value).toBe('cancelBackoff');
+  });
+
+  it('RESTORED on a live order neither restarts its pause nor doubles its timer; a state without a timer ignores it', async () => {
+    const h = harness({ lookupRetryMs: 1_000 });
+    await h.opened();
+    h.send({ type: 'RESTORED' });
+    expect(h.state()).toBe('open');
+    h.send({ type: 'CANCEL' });
+    await h.reject('cancelOrder', effectError('retryable', 'ETIMEDOUT'));
+    h.clock.increment(600);
+    h.send({ type: 'RESTORED' });
+    h.send({ type: 'RESTORED' });
+    h.clock.increment(399);
+    expect(h.callsOf('cancelOrder')).toHaveLength(1);
+    h.clock.increment(1);
+    expect(h.callsOf('cancelOrder')).toHaveLength(2);
+    await h.reject('cancelOrder', effectError('retryable', 'ETIMEDOUT'));
+    h.clock.increment(999);
+    expect(h.callsOf('cancelOrder')).toHaveLength(2); // one timer per pause, none left over
+    h.clock.increment(1);
+    expect(h.callsOf('cancelOrder')).toHaveLength(3);
   });
 });
