@@ -1,12 +1,15 @@
 // In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { OrderUpdate, SavedGrid, StorePort } from './port.js';
+import type { JournalAppend, JournalEntry, OrderUpdate, SavedGrid, StorePort } from './port.js';
 
 export class MemoryStore implements StorePort {
   readonly intents = new Map<string, { gridId: string; intent: OrderIntent; at: number }>();
   readonly fills = new Map<string, Fill>();
   readonly orderUpdates = new Map<string, OrderUpdate>();
   readonly gridSnapshots = new Map<string, { state: string; snapshot: unknown; machineVersion: number }>();
+  /** Each grid's event journal, oldest first. */
+  readonly journals = new Map<string, JournalEntry[]>();
+  private readonly journaled = new Set<string>();
 
   async recordIntent(gridId: string, intent: OrderIntent): Promise<boolean> {
     if (this.intents.has(intent.clientOrderId)) return false;
@@ -45,5 +48,21 @@ export class MemoryStore implements StorePort {
       ({ gridId: id, intent }) => id === gridId && !ended.has(this.orderUpdates.get(intent.clientOrderId)?.status ?? '') && (filled.get(intent.clientOrderId) ?? 0) < intent.amount,
     );
     return open.length === 0 ? undefined : Math.min(...open.map(({ at }) => at));
+  }
+
+  async appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void> {
+    const journal = this.journals.get(gridId) ?? [];
+    this.journals.set(gridId, journal);
+    for (const { run, seq, type, payload } of entries) {
+      const key = `${run}:${seq}`;
+      if (this.journaled.has(key)) continue;
+      this.journaled.add(key);
+      // As JSON, like the Postgres store's JSONB: what cannot be stored as JSON is not replayed either.
+      journal.push({ type, payload: JSON.parse(JSON.stringify(payload)) as Record<string, unknown> });
+    }
+  }
+
+  async journal(gridId: string): Promise<JournalEntry[]> {
+    return [...(this.journals.get(gridId) ?? [])];
   }
 }

@@ -29,6 +29,28 @@ export interface StorePort {
    * still not ended (it may have filled while nobody listened); undefined when there is none.
    */
   recoverySince(gridId: string): Promise<number | undefined>;
+  /**
+   * Appends entries to the grid's event journal, in the order given, after every entry appended
+   * before. Idempotent on (run, seq): an append retried after a lost answer is written once.
+   */
+  appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void>;
+  /** The grid's event journal, oldest first. */
+  journal(gridId: string): Promise<JournalEntry[]>;
+}
+
+/**
+ * One entry of a grid's event journal: an event the grid actor received (its type, and the rest
+ * of the event as the payload), or the grid actor's creation (`GRID.CREATED`, its input).
+ */
+export interface JournalEntry {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+}
+
+/** An entry as its writer appends it: numbered within the writer's run (one runtime's life). */
+export interface JournalAppend extends JournalEntry {
+  readonly run: string;
+  readonly seq: number;
 }
 
 export interface SavedGrid {

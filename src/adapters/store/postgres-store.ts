@@ -4,7 +4,7 @@
 import type { Sql } from 'postgres';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { OrderUpdate, SavedGrid, StorePort } from './port.js';
+import type { JournalAppend, JournalEntry, OrderUpdate, SavedGrid, StorePort } from './port.js';
 
 /** An order as stored. */
 export interface StoredOrder {
@@ -151,6 +151,22 @@ export class PostgresStore implements StorePort {
       SELECT floor(extract(epoch FROM min(created_at)) * 1000) AS since FROM orders
       WHERE grid_id = ${gridId} AND status IN ('intent', 'open')`;
     return row?.since === null || row?.since === undefined ? undefined : Number(row.since);
+  }
+
+  /** One statement per batch, rows in `seq` order (so their ids are too); a batch retried after a lost answer adds nothing. */
+  async appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.sql`
+      INSERT INTO events (grid_id, run, seq, type, payload)
+      SELECT ${gridId}, e.run, e.seq, e.type, e.payload
+      FROM jsonb_to_recordset(${this.sql.json(entries as unknown as Parameters<Sql['json']>[0])}) AS e(run text, seq integer, type text, payload jsonb)
+      ORDER BY e.seq
+      ON CONFLICT (run, seq) DO NOTHING`;
+  }
+
+  async journal(gridId: string): Promise<JournalEntry[]> {
+    const rows = await this.sql<{ type: string; payload: Record<string, unknown> }[]>`SELECT type, payload FROM events WHERE grid_id = ${gridId} ORDER BY id`;
+    return rows.map((row) => ({ type: row.type, payload: row.payload }));
   }
 
   /** The fills of `symbol`, oldest first. */
