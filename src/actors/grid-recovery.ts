@@ -1,11 +1,15 @@
 // Recovery of a grid after a crash or an update: start-up is the recovery path (crash-only).
 // The exchange's state wins over ours; nothing is placed before the books agree with it.
 //
-// 1. load:      the grid's saved actors (a snapshot of another machine version is refused: it
-//               cannot be read safely);
-// 2. restart:   the grid as saved; resting orders as saved; an order with a request under way is
-//               started over from its stored intent, so it is looked up by client id before
-//               anything is sent (see grid-runtime.ts);
+// 1. load:      the grid's saved actors. A snapshot of another machine version (or one that
+//               cannot be read) is not restored: the grid is rebuilt from its event journal on
+//               this build's machine (grid-rebuild.ts), its live orders being those submitted
+//               and not ended in the journal. Without a journal that goes back to the grid's
+//               creation (state written before the journal existed) the grid is refused;
+// 2. restart:   the grid as saved (or rebuilt); resting orders as saved; an order with a request
+//               under way, and every live order of a rebuilt grid, is started over from its
+//               stored intent, so it is looked up by client id before anything is sent (see
+//               grid-runtime.ts);
 // 3. replay:    the stored fills of those orders (each order takes a trade id once);
 // 4. reconcile: a resting order no longer open on the exchange is looked up: cancelled or expired
 //               there, the order machine is told; filled, its fills come with step 5;
@@ -14,23 +18,57 @@
 // 6. report:    open orders of this grid's id prefix that nothing knows of are logged, never touched.
 import type { ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
+import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
+import { rebuildFromJournal, unreplayable, type RestartOrder } from './grid-rebuild.js';
 import type { GridRuntime, GridRuntimeSnapshot } from './grid-runtime.js';
 
-/** The saved actors to restart the grid from, or undefined for a grid that never ran. */
-export async function savedGrid(config: GridConfig, store: StorePort): Promise<GridRuntimeSnapshot | undefined> {
+/** What to restart a grid from: its saved actors, or the grid rebuilt from its journal and the orders to start over. */
+export interface SavedRuntime {
+  readonly snapshot: GridRuntimeSnapshot;
+  /** Set when the grid was rebuilt from its journal: its live orders, to start over from their intents. */
+  readonly restartOrders?: readonly RestartOrder[];
+}
+
+/** A persisted runtime this build can restore: a grid actor snapshot and order snapshots. */
+function isReadable(snapshot: unknown): snapshot is GridRuntimeSnapshot {
+  if (typeof snapshot !== 'object' || snapshot === null) return false;
+  const { grid, orders } = snapshot as Partial<Record<'grid' | 'orders', unknown>>;
+  const isActorSnapshot = (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && 'status' in value && 'value' in value && typeof (value as { context?: unknown }).context === 'object';
+  return isActorSnapshot(grid) && typeof orders === 'object' && orders !== null && Object.values(orders).every(isActorSnapshot);
+}
+
+/**
+ * The saved actors to restart the grid from, or undefined for a grid that never ran. A snapshot of
+ * another machine version, or one that cannot be read, is rebuilt from the grid's event journal
+ * (logged at warn); without a journal that goes back to the grid's creation it is refused.
+ */
+export async function savedGrid(config: GridConfig, store: StorePort, logger: Logger = silentLogger): Promise<SavedRuntime | undefined> {
   const saved = await store.gridSnapshot(config.id);
   if (saved?.snapshot === null || saved?.snapshot === undefined) return undefined;
-  if (saved.machineVersion !== GRID_MACHINE_VERSION) {
+  const sameVersion = saved.machineVersion === GRID_MACHINE_VERSION;
+  if (sameVersion && isReadable(saved.snapshot)) return { snapshot: saved.snapshot };
+
+  const journal = await store.journal(config.id);
+  const rebuilt = rebuildFromJournal(journal);
+  if (rebuilt === undefined) {
+    const why = unreplayable(journal)!;
     throw new ConfigError(
-      `grid ${config.id}: its saved state was written by machine version ${saved.machineVersion}, this build reads version ${GRID_MACHINE_VERSION}; ` +
-        'run the build that wrote it until the grid is stopped, or give the grid a new id',
+      sameVersion
+        ? `grid ${config.id}: its saved state cannot be read, and ${why}; give the grid a new id (its orders on the exchange are not adopted)`
+        : `grid ${config.id}: its saved state was written by machine version ${saved.machineVersion}, this build reads version ${GRID_MACHINE_VERSION}, and ${why}; ` +
+            'run the build that wrote it until the grid is stopped, or give the grid a new id',
     );
   }
-  return saved.snapshot as GridRuntimeSnapshot;
+  const was = sameVersion ? 'saved state cannot be read' : `saved state is machine version ${saved.machineVersion}, this build is ${GRID_MACHINE_VERSION}`;
+  logger.warn(
+    { grid: config.id, machineVersion: saved.machineVersion, buildVersion: GRID_MACHINE_VERSION, events: rebuilt.events, liveOrders: rebuilt.restartOrders.length },
+    `grid ${config.id}: ${was}: rebuilt from the journal (${rebuilt.events} events)`,
+  );
+  return { snapshot: rebuilt.snapshot, restartOrders: rebuilt.restartOrders };
 }
 
 export interface RecoveryReport {

@@ -6,16 +6,20 @@
 //   client order id; an order actor's output (ORDER.FILLED, ...) goes back to the grid.
 // - Own-order stream -> fills stored first (fill before counter-order), then routed to the
 //   order actor by client order id.
+// - Every event for the grid goes through `send` (commands from the service, order outcomes from
+//   here): with `journal`, it is queued for the grid's event journal first (grid-rebuild.ts), then
+//   sent; the trading path never waits for the journal.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
-import { gridMachine } from '../machines/grid.machine.js';
+import { gridMachine, type GridEvent } from '../machines/grid.machine.js';
 import { orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import { storeErrorOf } from '../adapters/store/store-errors.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
+import { startJournal, type RestartOrder } from './grid-rebuild.js';
 
 export type GridActor = Actor<typeof gridMachine>;
 type OrderActor = Actor<typeof orderMachine>;
@@ -36,6 +40,14 @@ export interface GridRuntimeOptions {
   /** A persisted grid and its orders to continue from. */
   readonly snapshot?: GridRuntimeSnapshot;
   readonly submitTimeoutMs?: number;
+  /**
+   * Append every event the grid receives (and its creation) to the store's event journal, from
+   * which a grid can be rebuilt (grid-rebuild.ts). On in the long-running modes; off by default
+   * (backtests).
+   */
+  readonly journal?: boolean;
+  /** Orders of a grid rebuilt from its journal, started over from their intents (looked up by client id before anything is sent). */
+  readonly restartOrders?: readonly RestartOrder[];
 }
 
 /** Pauses between attempts to store a fill while the store is unreachable: 0.5 s doubling to 10 s. */
@@ -90,6 +102,10 @@ export interface GridRuntime {
   readonly actor: GridActor;
   /** Live order actors by client order id. */
   readonly orders: ReadonlyMap<string, OrderActor>;
+  /** Sends an event to the grid actor: every grid-bound event goes through here (journaled first, with `journal`). */
+  send(event: GridEvent): void;
+  /** Settles when the journal entries queued so far are written (at once without a journal). */
+  journalFlushed(): Promise<void>;
   persist(): GridRuntimeSnapshot;
   /** Delivers fills found outside the stream (a recovery's catch-up), in order, through the same path: stored first, each once. Returns how many were new. */
   deliverFills(fills: readonly Fill[]): Promise<number>;
@@ -109,6 +125,15 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     ...clock,
     ...(options.snapshot ? { snapshot: options.snapshot.grid } : {}),
   });
+  const journal = options.journal ? startJournal(config.id, store, logger) : undefined;
+  // A grid that starts with no saved state is born here: its journal starts with its input.
+  if (journal && !options.snapshot) journal.created({ config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) });
+  /** The one way in for the grid's events: journaled in the order the grid receives them, then sent. */
+  const send = (event: GridEvent): void => {
+    // A failed or stopped actor drops events: they are not part of its history.
+    if (journal && actor.getSnapshot().status === 'active') journal.append(event);
+    actor.send(event);
+  };
 
   const orders = new Map<string, OrderActor>();
   const startOrder = (input: OrderInput, snapshot?: Snapshot<unknown>): void => {
@@ -131,7 +156,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
             logger.error({ grid: config.id, clientOrderId, error: String(error) }, 'could not store the end of an order; the exchange still has it');
           });
         }
-        actor.send(output);
+        send(output);
       },
       error: (error) => {
         orders.delete(clientOrderId);
@@ -213,6 +238,13 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   };
   const unsubscribe = exchange.subscribe(onExchangeEvent);
 
+  // A grid rebuilt from its journal (grid-rebuild.ts): its live orders start over from their
+  // intents, as an order with a request under way does above.
+  for (const { input, cancelRequested } of options.restartOrders ?? []) {
+    startOrder(input);
+    if (cancelRequested) orders.get(input.intent.clientOrderId)?.send({ type: 'CANCEL' });
+  }
+
   let last = actor.getSnapshot();
   actor.subscribe({
     next: (snapshot) => {
@@ -230,6 +262,8 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   return {
     actor,
     orders,
+    send,
+    journalFlushed: () => journal?.flushed() ?? Promise.resolve(),
     persist() {
       const persisted: Record<string, Snapshot<unknown>> = {};
       for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();
@@ -242,6 +276,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     },
     stop() {
       stopped = true;
+      journal?.stop();
       unsubscribe();
       for (const order of orders.values()) order.stop();
       actor.stop();

@@ -3,8 +3,10 @@
 // a new GridService, and a new one always goes through recovery: start-up is the recovery path,
 // also in-process.
 //
-// A grid with saved state is recovered (grid-recovery.ts): restarted from its saved actors,
-// reconciled with the exchange, then trading; no START, no leftover-order or funds check.
+// A grid with saved state is recovered (grid-recovery.ts): restarted from its saved actors (or
+// rebuilt from its event journal when they are of another machine version), reconciled with the
+// exchange, then trading; no START, no leftover-order or funds check. Every event the grid gets
+// goes through runtime.send, which appends it to the grid's event journal first.
 //
 // Before a new grid places anything, the exchange is asked, in this order:
 // 1. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by a run whose state
@@ -119,7 +121,7 @@ export class GridService implements ChildRef {
       return snapshot.status !== 'active' || snapshot.matches('idle') || snapshot.matches('error');
     };
     if (!runtime.actor.getSnapshot().matches('active') && !runtime.actor.getSnapshot().matches('paused')) return true;
-    runtime.actor.send({ type: 'STOP' });
+    runtime.send({ type: 'STOP' });
     const deadline = Date.now() + timeoutMs;
     while (!settled() && Date.now() < deadline) await sleep(50);
     return settled();
@@ -146,7 +148,7 @@ export class GridService implements ChildRef {
   private async launch(): Promise<void> {
     const { config, session, store, logger, signal } = this.options;
     const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${config.id}: ${what}`, logger, signal);
-    const saved = await savedGrid(config, store);
+    const saved = await savedGrid(config, store, logger);
     const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
     if (saved === undefined) refuseLeftoverOrders(config, openOrders);
     const { price: startPrice } = await session.firstTick(config.symbol, signal);
@@ -158,7 +160,9 @@ export class GridService implements ChildRef {
       exchange: session,
       store,
       logger,
-      ...(saved === undefined ? {} : { snapshot: saved }),
+      journal: true,
+      ...(saved === undefined ? {} : { snapshot: saved.snapshot }),
+      ...(saved?.restartOrders === undefined ? {} : { restartOrders: saved.restartOrders }),
       ...(this.options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: this.options.submitTimeoutMs }),
     });
     this.runtime = runtime;
@@ -183,11 +187,13 @@ export class GridService implements ChildRef {
         if (trigger === undefined || triggerSent) return;
         triggerSent = true;
         logger.warn({ grid: config.id, trigger, price: tick.price }, 'price trigger reached: the grid stops');
-        runtime.actor.send({ type: 'PRICE_TRIGGER', trigger });
+        runtime.send({ type: 'PRICE_TRIGGER', trigger });
       }),
     );
     this.cleanups.push(persistChanges(config, runtime, store, logger));
     if (saved !== undefined) {
+      // A grid rebuilt from its journal is saved as this build's snapshot at once.
+      if (saved.restartOrders !== undefined) await saveGrid(config, runtime, store);
       const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger));
       const ms = Math.round(performance.now() - recoveryStarted);
       logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
@@ -198,7 +204,7 @@ export class GridService implements ChildRef {
     // A grid saved before its start (a crash right after the save) starts now; its orders' intents
     // are known to the store, so each is looked up before it is sent.
     if (runtime.actor.getSnapshot().matches('idle')) {
-      runtime.actor.send({ type: 'START', price: startPrice });
+      runtime.send({ type: 'START', price: startPrice });
       logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
     }
     this.options.onStarted?.(config, runtime);
