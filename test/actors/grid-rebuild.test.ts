@@ -1,0 +1,166 @@
+// The event journal's writer (in order, patient while the store is unreachable, written once after
+// a lost answer, never in the trading path's way) and recovery's choice between the saved
+// snapshot, a rebuild from the journal, and the refusal (src/actors/grid-rebuild.ts,
+// grid-recovery.ts). The rebuild's agreement with live runs: test/property/grid-rebuild.test.ts;
+// on Postgres with a restart: test/store/grid-rebuild-recovery.test.ts.
+import { describe, expect, test } from 'vitest';
+import { GRID_CREATED, JOURNAL_BROKEN, startJournal } from '../../src/actors/grid-rebuild.js';
+import { savedGrid } from '../../src/actors/grid-recovery.js';
+import { startGridRuntime } from '../../src/actors/grid-runtime.js';
+import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
+import { MemoryStore } from '../../src/adapters/store/memory-store.js';
+import type { JournalAppend } from '../../src/adapters/store/port.js';
+import { createLogger, silentLogger } from '../../src/adapters/telemetry/logger.js';
+import { ConfigError } from '../../src/config/config-error.js';
+import { parseGridConfig } from '../../src/config/grid-config.js';
+import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
+import { until } from '../support/until.js';
+
+const config = parseGridConfig({ id: 'jr', symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01 });
+const unreachable = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+/** A memory store whose journal appends fail as told: before writing (down) or after (the answer lost). */
+class FlakyStore extends MemoryStore {
+  failures: Array<'down' | 'lostAnswer'> = [];
+  calls = 0;
+  override async appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void> {
+    this.calls++;
+    const failure = this.failures.shift();
+    if (failure === 'down') throw unreachable();
+    await super.appendEvents(gridId, entries);
+    if (failure === 'lostAnswer') throw unreachable();
+  }
+}
+
+function paperExchange(): PaperExchange {
+  const exchange = new PaperExchange({
+    market: { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 },
+    fees: { maker: 0.001, taker: 0.001 },
+    balance: { base: 0, quote: 10_000 },
+    now: Date.now,
+  });
+  exchange.setPrice(50_000);
+  return exchange;
+}
+
+describe('the journal writer', () => {
+  test('entries are written in order, each once, through an outage and a lost answer', async () => {
+    const store = new FlakyStore();
+    store.failures = ['down', 'lostAnswer', 'down'];
+    const journal = startJournal('jr', store, silentLogger);
+    journal.created({ config });
+    journal.append({ type: 'START', price: 50_000 });
+    journal.append({ type: 'PAUSE' });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    journal.append({ type: 'RESUME' }); // queued behind the batch that waits
+    journal.append({ type: 'STOP', sellBase: true });
+    await journal.flushed();
+    expect(store.calls).toBeGreaterThanOrEqual(4);
+    const written = await store.journal('jr');
+    expect(written.map((entry) => entry.type)).toEqual([GRID_CREATED, 'START', 'PAUSE', 'RESUME', 'STOP']);
+    expect(written[1]!.payload).toEqual({ price: 50_000 });
+    expect(written[4]!.payload).toEqual({ sellBase: true });
+  }, 20_000);
+
+  test('data the store refuses stops the journal of the run and marks it broken', async () => {
+    const store = new MemoryStore();
+    let refused = false;
+    const append = store.appendEvents.bind(store);
+    store.appendEvents = async (gridId, entries) => {
+      if (!refused && entries.some((entry) => entry.type === 'PAUSE')) {
+        refused = true;
+        throw Object.assign(new Error('invalid input syntax for type json'), { code: '22P02', severity: 'ERROR' });
+      }
+      return append(gridId, entries);
+    };
+    const journal = startJournal('jr', store, silentLogger);
+    journal.created({ config });
+    await journal.flushed();
+    journal.append({ type: 'PAUSE' });
+    await journal.flushed();
+    journal.append({ type: 'RESUME' });
+    await journal.flushed();
+    expect((await store.journal('jr')).map((entry) => entry.type)).toEqual([GRID_CREATED, JOURNAL_BROKEN]);
+  });
+
+  test('the runtime journals every event the grid receives, in order, without waiting for the store', async () => {
+    const store = new FlakyStore();
+    store.failures = ['down'];
+    const exchange = paperExchange();
+    const runtime = startGridRuntime({ config, exchange, store, journal: true });
+    try {
+      runtime.send({ type: 'START', price: 50_000 });
+      // The store is down for the journal, yet the grid acts at once.
+      expect(runtime.actor.getSnapshot().matches('active')).toBe(true);
+      await until(() => exchange.openOrderCount.buy === 2 && exchange.openOrderCount.sell === 2, 'the grid to rest');
+      while (exchange.step(48_500));
+      await until(() => exchange.openOrderCount.sell === 3, 'the counter-sell');
+      runtime.send({ type: 'STOP' });
+      await until(() => runtime.actor.getSnapshot().matches('idle'), 'the stop');
+      await runtime.journalFlushed();
+      const types = (await store.journal('jr')).map((entry) => entry.type);
+      expect(types.slice(0, 4)).toEqual([GRID_CREATED, 'START', 'ORDER.FILLED', 'ORDER.FILLED']); // the start buy, then the buy at 49,000
+      expect(types[4]).toBe('STOP');
+      expect(types.slice(5).sort()).toEqual(Array(4).fill('ORDER.CANCELED')); // the buy at 48,000 and 3 sells
+    } finally {
+      runtime.stop();
+    }
+  }, 20_000);
+});
+
+describe('recovery of a snapshot of another machine version', () => {
+  const snapshotOf = async (store: MemoryStore) => {
+    const exchange = paperExchange();
+    const runtime = startGridRuntime({ config, exchange, store, journal: true });
+    runtime.send({ type: 'START', price: 50_000 });
+    await until(() => exchange.openOrderCount.buy === 2 && exchange.openOrderCount.sell === 2, 'the grid to rest');
+    await runtime.journalFlushed();
+    const saved = runtime.persist();
+    const context = runtime.actor.getSnapshot().context;
+    runtime.stop();
+    return { saved, context };
+  };
+
+  test('the same version: the saved snapshot, as it is', async () => {
+    const store = new MemoryStore();
+    const { saved } = await snapshotOf(store);
+    await store.saveGridSnapshot('jr', '"active"', saved, GRID_MACHINE_VERSION);
+    expect(await savedGrid(config, store)).toEqual({ snapshot: saved });
+  });
+
+  test('another version: rebuilt from the journal, logged at warn, live orders to start over', async () => {
+    const store = new MemoryStore();
+    const { saved, context } = await snapshotOf(store);
+    await store.saveGridSnapshot('jr', '"active"', saved, GRID_MACHINE_VERSION + 1);
+    const logs: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ format: 'json', level: 'info', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const recovered = await savedGrid(config, store, logger);
+    expect((recovered!.snapshot.grid as unknown as { context: unknown }).context).toEqual(context);
+    expect(recovered!.restartOrders!.map((order) => order.input.intent.clientOrderId).sort()).toEqual(Object.keys(saved.orders).sort());
+    const warning = logs.find((line) => line['level'] === 'warn' || line['level'] === 40);
+    expect(warning?.['msg']).toBe(`grid jr: saved state is machine version ${GRID_MACHINE_VERSION + 1}, this build is ${GRID_MACHINE_VERSION}: rebuilt from the journal (3 events)`);
+  });
+
+  test('an unreadable snapshot of this version: rebuilt too', async () => {
+    const store = new MemoryStore();
+    const { context } = await snapshotOf(store);
+    await store.saveGridSnapshot('jr', '"active"', { grid: 'garbage' }, GRID_MACHINE_VERSION);
+    const recovered = await savedGrid(config, store);
+    expect((recovered!.snapshot.grid as unknown as { context: unknown }).context).toEqual(context);
+  });
+
+  test('no journal (state written before the journal existed): refused, with what to do', async () => {
+    const store = new MemoryStore();
+    await store.saveGridSnapshot('jr', '"active"', { grid: {}, orders: {} }, GRID_MACHINE_VERSION + 1);
+    const refusal = savedGrid(config, store);
+    await expect(refusal).rejects.toThrow(ConfigError);
+    await expect(refusal).rejects.toThrow(/machine version 2, this build reads version 1, and its event journal is empty.*run the build that wrote it/);
+  });
+
+  test('a journal that does not reach back to the grid\'s creation: refused', async () => {
+    const store = new MemoryStore();
+    await store.saveGridSnapshot('jr', '"active"', { grid: {}, orders: {} }, GRID_MACHINE_VERSION + 1);
+    await store.appendEvents('jr', [{ run: 'r', seq: 0, type: 'PAUSE', payload: {} }]);
+    await expect(savedGrid(config, store)).rejects.toThrow(/does not go back to the grid's creation/);
+  });
+});
