@@ -31,6 +31,7 @@ import {
 } from '../machines/exchange-connection.machine.js';
 import { ExchangeError, type ExchangeEvent, type ExchangePort, type StreamingExchange, type Tick } from '../adapters/exchange/port.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
+import type { PartHealth } from './health.js';
 
 export interface ExchangeSessionOptions {
   readonly exchange: StreamingExchange;
@@ -94,6 +95,7 @@ export class ExchangeSession implements ExchangePort {
   private reconcileTimers: NodeJS.Timeout[] = [];
   private catchingUp: Promise<void> | undefined;
   private lastState: SessionStatus['state'] = 'disconnected';
+  private readonly failureListeners = new Set<(error: unknown) => void>();
 
   constructor(private readonly options: ExchangeSessionOptions) {
     this.exchange = options.exchange;
@@ -134,7 +136,10 @@ export class ExchangeSession implements ExchangePort {
     }
     this.connection.subscribe({
       next: (snapshot) => this.onConnectionState(snapshot.value, snapshot.context.lastError, snapshot.context.retryDelayMs),
-      error: (error) => this.logger.error({ error: String(error) }, 'exchange connection actor failed'),
+      error: (error) => {
+        this.logger.error({ error: String(error) }, 'exchange connection actor failed');
+        for (const listener of [...this.failureListeners]) listener(error);
+      },
     });
     this.connection.start();
     this.onConnectionState('disconnected', null, null);
@@ -168,6 +173,20 @@ export class ExchangeSession implements ExchangePort {
       attempt: context?.attempt ?? 0,
       lastTickAt: times.length === 0 ? null : Math.max(...times),
     };
+  }
+
+  /** What /health shows: up while it streams or polls; `failed` (a refused key, say) is unhealthy. */
+  health(): PartHealth {
+    const { state, lastError, attempt, lastTickAt } = this.status();
+    const detail = { attempt, lastTickAt: lastTickAt === null ? null : new Date(lastTickAt).toISOString(), ...(lastError === null ? {} : { lastError }) };
+    if (state === 'failed') return { healthy: false, state, reason: `the exchange connection gave up (${lastError}): fix it and restart, or the operator's retry`, detail };
+    return { healthy: true, state, detail };
+  }
+
+  /** Told when the session's connection actor fails (a bug): the supervisor restarts the session. */
+  onFailure(listener: (error: unknown) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   // ---- market data ------------------------------------------------------------------------------

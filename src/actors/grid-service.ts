@@ -26,6 +26,7 @@ import type { GridConfig } from '../config/grid-config.js';
 import { planStart, reachedTrigger } from '../machines/grid-math.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
 import type { SessionStatus } from './exchange-session.js';
+import { lifecycleState, type PartHealth } from './health.js';
 import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
 import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
 import type { ChildRef } from './supervisor.js';
@@ -80,6 +81,7 @@ export class GridService implements ChildRef {
   private lastPrice = Number.NaN;
   private stopped = false;
   private failed = false;
+  private saving: SnapshotSaving | undefined;
 
   constructor(private readonly options: GridServiceOptions) {
     this.ready = new Promise<void>((resolve, reject) => {
@@ -125,6 +127,31 @@ export class GridService implements ChildRef {
     const deadline = Date.now() + timeoutMs;
     while (!settled() && Date.now() < deadline) await sleep(50);
     return settled();
+  }
+
+  /** What /health shows of the grid: its lifecycle state; ERROR is unhealthy, and so is a grid not trading yet. */
+  health(): PartHealth {
+    const runtime = this.runtime;
+    if (this.failed) return { healthy: false, state: 'crashed', reason: 'its actors failed: the supervisor restarts it from its saved state' };
+    if (runtime === undefined) return { healthy: false, state: 'recovering', reason: 'starting: reconciling with the exchange before it trades' };
+    const { value, context } = runtime.actor.getSnapshot();
+    const state = lifecycleState(value);
+    let waitingForStore = 0;
+    for (const order of runtime.orders.values()) if (order.getSnapshot().value === 'recordBackoff') waitingForStore++;
+    const detail = {
+      openOrders: context.slots.filter((slot) => slot !== null).length,
+      fills: context.stats.buyFills + context.stats.sellFills,
+      roundTrips: context.stats.roundTrips,
+      ...(waitingForStore === 0 ? {} : { ordersWaitingForTheStore: waitingForStore }),
+      lastPrice: this.lastPrice,
+    };
+    if (state === 'ERROR') return { healthy: false, state, reason: context.error ?? 'the grid is in ERROR', detail };
+    return { healthy: true, state, detail };
+  }
+
+  /** Resolves when the grid's last snapshot save is done (after stop: nothing is lost by exiting then). */
+  settled(): Promise<void> {
+    return this.saving?.idle() ?? Promise.resolve();
   }
 
   /** The grid's report, once it trades. */
@@ -190,7 +217,8 @@ export class GridService implements ChildRef {
         runtime.send({ type: 'PRICE_TRIGGER', trigger });
       }),
     );
-    this.cleanups.push(persistChanges(config, runtime, store, logger));
+    this.saving = persistChanges(config, runtime, store, logger);
+    this.cleanups.push(() => this.saving?.stop());
     if (saved !== undefined) {
       // A grid rebuilt from its journal is saved as this build's snapshot at once.
       if (saved.restartOrders !== undefined) await saveGrid(config, runtime, store);
@@ -235,28 +263,35 @@ function saveGrid(config: GridConfig, runtime: GridRuntime, store: StorePort): P
  * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
  * resume: the exchange and the stored intents and fills stay the truth.
  */
-function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger): () => void {
-  let saving = false;
+function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger): SnapshotSaving {
+  let saving: Promise<void> | undefined;
   let again = false;
-  const save = async (): Promise<void> => {
+  const save = (): void => {
     if (saving) {
       again = true;
       return;
     }
-    saving = true;
-    try {
-      do {
-        again = false;
-        await saveGrid(config, runtime, store);
-      } while (again);
-    } catch (error) {
-      logger.error({ grid: config.id, error: String(error) }, 'could not save the grid snapshot; the store still has every intent and fill');
-    } finally {
-      saving = false;
-    }
+    saving = (async () => {
+      try {
+        do {
+          again = false;
+          await saveGrid(config, runtime, store);
+        } while (again);
+      } catch (error) {
+        logger.error({ grid: config.id, error: String(error) }, 'could not save the grid snapshot; the store still has every intent and fill');
+      } finally {
+        saving = undefined;
+      }
+    })();
   };
-  const subscription = runtime.actor.subscribe({ next: () => void save(), error: () => undefined });
-  return () => subscription.unsubscribe();
+  const subscription = runtime.actor.subscribe({ next: save, error: () => undefined });
+  return { stop: () => subscription.unsubscribe(), idle: async () => void (await saving) };
+}
+
+interface SnapshotSaving {
+  stop(): void;
+  /** Resolves when no save is under way. */
+  idle(): Promise<void>;
 }
 
 /** The grid with the exchange's market filters (the ones it enforces). */

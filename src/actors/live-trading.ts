@@ -1,30 +1,71 @@
 // Live trading: every configured grid places real orders through the exchange session (live
 // mode, or demo mode on an exchange's sandbox) until the abort signal (SIGTERM / SIGINT).
 //
+// The actor tree (docs/supervision.md):
+//
+//   btcbot            root, rest_for_one, 5 restarts in 60 s (it holds the exchange worker)
+//   ├── store         the database's watcher: /health says "down" within seconds (store-monitor.ts)
+//   ├── exchange      the exchange session: streams + REST polling; a new session at each restart
+//   └── grids         one_for_one, 3 restarts in 5 s (logic actors)
+//       └── grid:<id> one grid and its order actors (grid-service.ts); each start recovers
+//
+// rest_for_one at the root: a restarted exchange session restarts the grids after it, so that
+// every grid trades on the new session (and goes through recovery, the crash-only path). A grid
+// whose actors keep crashing makes `grids` give up, which escalates to the root; past the root's
+// intensity the tree gives up: every grid is ERROR, its orders stay resting (safe), the process
+// reports unhealthy on /health and keeps running for the operator to look at it.
+//
 // The exchange's market filters (price step, amount step, min notional) replace each grid's
 // configured `market` first (the exchange's are the ones it enforces; a difference is logged).
-// Then each grid runs as a supervised child (grid-service.ts) under one supervisor: a grid whose
-// actors crash is restarted, through recovery, with backoff; one that keeps crashing is given up
-// (its orders stay resting, the error is logged, the status line says so). A grid whose first
-// launch fails (a user error: leftover orders, no funds) stops the run with its message.
-// On stop the orders stay resting (recovered at the next start), or with shutdown.cancelOrders
-// they are cancelled first, within 5 s.
+// A grid whose first launch fails (a user error: leftover orders, no funds) stops the run with its
+// message. On stop the orders stay resting (recovered at the next start), or with
+// shutdown.cancelOrders they are cancelled first, within 5 s.
+import type { MarketInfo } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import type { GridConfig } from '../config/grid-config.js';
-import type { GiveUpReason } from '../machines/supervisor.machine.js';
+import type { BackoffOptions } from '../machines/exchange-connection.machine.js';
+import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../machines/supervisor.machine.js';
+import type { SessionStatus } from './exchange-session.js';
 import type { startGridRuntime, GridRuntime } from './grid-runtime.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
-import { startSupervisor } from './supervisor.js';
+import type { HealthBoard, PartHealth } from './health.js';
+import { StoreMonitor } from './store-monitor.js';
+import { startSupervisor, supervisorChild, type ChildRef, type ChildSpec, type RestartEvent, type SupervisorStatus } from './supervisor.js';
 
 export type { LiveGridReport, LiveSession } from './grid-service.js';
 
+/** The exchange session as the tree runs it: a new one, not started, at every (re)start of the exchange child. */
+export interface SupervisedSession extends LiveSession {
+  start(): void;
+  stop(): Promise<void>;
+  status(): SessionStatus;
+  health(): PartHealth;
+  /** Told when the session fails (its connection actor): the supervisor restarts it. */
+  onFailure(listener: (error: unknown) => void): () => void;
+}
+
 export interface LiveTradingOptions {
   readonly grids: readonly GridConfig[];
-  readonly session: LiveSession;
+  /** The exchange's market filters of a symbol (asked once, before anything starts). */
+  readonly loadMarket: (symbol: string) => Promise<MarketInfo>;
+  /** Makes a new exchange session, not started: the tree's `exchange` child. */
+  readonly openSession: () => SupervisedSession;
   readonly store: StorePort;
+  /** A trivial query for the store's watcher (`select 1`); without it the store is not watched (the memory store). */
+  readonly pingStore?: () => Promise<unknown>;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Where the tree's parts report their health (/health). */
+  readonly health?: HealthBoard;
+  /** Told of every restart in the tree (metrics, traces); logging is the supervisor's. */
+  readonly onRestart?: (event: RestartEvent) => void;
+  /** Told when the tree gives up (metrics, traces); logging is done here. */
+  readonly onGiveUp?: (reason: GiveUpReason) => void;
+  /** Told of the root supervisor once it runs (the metrics' actor gauges); returns the function that stops tracking it. */
+  readonly trackSupervisor?: (root: { status(): SupervisorStatus }) => () => void;
+  /** Supervision numbers (tests shorten them): backoff of every supervisor, intensity of the root and of `grids`. */
+  readonly supervision?: { readonly backoff?: Partial<BackoffOptions>; readonly root?: Partial<Intensity>; readonly grids?: Partial<Intensity> };
   /** How long an order request may stay unanswered before it is looked up (ms). */
   readonly submitTimeoutMs?: number;
   /** How often each grid's status line is logged (ms, default 60,000): what it is doing, at a glance in Loki. */
@@ -39,48 +80,74 @@ export interface LiveTradingOptions {
 
 const CANCEL_ON_STOP_MS = 5_000;
 
-/** Starts every grid, runs until `signal` aborts, stops the actors (orders stay resting) and reports. */
+/** The current incarnation of each child of the tree, for the grids, /health and the status line. */
+interface Incarnations {
+  store: StoreMonitor | undefined;
+  session: SupervisedSession | undefined;
+  /** Stops of earlier sessions still closing their sockets. */
+  readonly closing: Array<Promise<void>>;
+  readonly grids: Map<string, GridService>;
+}
+
+/** Starts the actor tree, runs until `signal` aborts, stops it (orders stay resting, or are cancelled) and reports. */
 export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
-  const { session, logger, signal } = options;
+  const { logger, signal } = options;
   const configs: GridConfig[] = [];
   for (const grid of options.grids) {
-    const market = await retryRetryable(() => session.loadMarket(grid.symbol), `${grid.id}: market`, logger, signal);
+    const market = await retryRetryable(() => options.loadMarket(grid.symbol), `${grid.id}: market`, logger, signal);
     configs.push(withExchangeFilters(grid, market, logger));
   }
-  const services = new Map<string, GridService>();
+  const now: Incarnations = { store: undefined, session: undefined, closing: [], grids: new Map() };
   let gaveUp: GiveUpReason | undefined;
-  const supervisor = startSupervisor(
+  const backoff = options.supervision?.backoff;
+  const root = startSupervisor(
     {
-      id: 'grids',
-      children: configs.map((config) => ({
-        id: config.id,
-        systemId: `grid:${config.id}`,
-        start: ({ restarts }) => {
-          if (restarts > 0) logger.warn({ grid: config.id, restarts }, 'restarting the grid from its saved state');
-          const service = new GridService({ ...options, config });
-          services.set(config.id, service);
-          return service;
-        },
-      })),
+      id: 'btcbot',
+      strategy: 'rest_for_one',
+      intensity: { ...EXCHANGE_WORKER_INTENSITY, ...options.supervision?.root },
+      ...(backoff === undefined ? {} : { backoff }),
+      children: [
+        ...(options.pingStore === undefined ? [] : [storeChild(options.pingStore, now, logger)]),
+        sessionChild(options.openSession, now),
+        supervisorChild({
+          id: 'grids',
+          intensity: { ...LOGIC_INTENSITY, ...options.supervision?.grids },
+          ...(backoff === undefined ? {} : { backoff }),
+          children: configs.map((config) => ({
+            id: config.id,
+            systemId: `grid:${config.id}`,
+            start: ({ restarts }) => {
+              if (restarts > 0) logger.warn({ grid: config.id, restarts }, 'restarting the grid from its saved state');
+              const service = new GridService({ ...options, config, session: now.session! });
+              now.grids.set(config.id, service);
+              return service;
+            },
+          })),
+        }),
+      ],
     },
     {
       logger,
+      ...(options.onRestart === undefined ? {} : { onRestart: options.onRestart }),
       onGiveUp: (reason) => {
         gaveUp = reason;
-        logger.error({ reason }, 'a grid kept failing: supervision gave up on it; its orders stay resting on the exchange');
+        logger.error({ reason }, 'supervision gave up: every grid is in ERROR, its orders stay resting on the exchange; /health reports unhealthy. Look at the errors above, then restart btcbot');
+        options.onGiveUp?.(reason);
       },
     },
   );
+  const untrack = options.trackSupervisor?.(root);
+  const unregister = registerHealth(options.health, configs, now, options.pingStore !== undefined, () => root.status(), () => gaveUp);
   try {
     // The first launches: a failure here is the user's to fix (or the exchange's): it ends the run.
-    for (const config of configs) await services.get(config.id)!.ready;
+    for (const config of configs) await now.grids.get(config.id)!.ready;
     const logStatus = (): void => {
-      const stream = session.status();
-      for (const [grid, service] of services) {
+      const stream = now.session?.status();
+      for (const [grid, service] of now.grids) {
         const report = service.report();
         if (report === undefined) continue;
         const { openOrders, ...figures } = report;
-        logger.info({ grid, ...figures, openOrders: Object.keys(openOrders).length, stream: stream.state, streamError: stream.lastError, supervision: gaveUp ? 'gave up' : 'ok' }, 'grid status');
+        logger.info({ grid, ...figures, openOrders: Object.keys(openOrders).length, stream: stream?.state, streamError: stream?.lastError, store: now.store?.status().state, supervision: gaveUp ? 'gave up' : 'ok' }, 'grid status');
       }
     };
     const statusTimer = setInterval(logStatus, options.statusIntervalMs ?? 60_000);
@@ -89,21 +156,97 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     } finally {
       clearInterval(statusTimer);
     }
-    if (options.cancelOrdersOnStop) {
+    if (options.cancelOrdersOnStop && gaveUp === undefined) {
       // Docker waits 10 s before SIGKILL: the cancels get 5 s, whatever is left stays resting (and is recovered).
       const deadline = Date.now() + CANCEL_ON_STOP_MS;
-      for (const [grid, service] of services) {
+      for (const [grid, service] of now.grids) {
         const done = await service.cancelOrders(Math.max(0, deadline - Date.now()));
         logger.info({ grid, done }, done ? 'orders cancelled on stop' : 'not every order could be cancelled in time: the rest stays resting');
       }
     }
     const reports = new Map<string, LiveGridReport>();
-    for (const [grid, service] of services) {
+    for (const [grid, service] of now.grids) {
       const report = service.report();
       if (report) reports.set(grid, report);
     }
     return reports;
   } finally {
-    supervisor.stop();
+    root.stop();
+    unregister();
+    untrack?.();
+    // The grids' last writes (fills, snapshots) and the sessions' sockets.
+    await Promise.all([...[...now.grids.values()].map((service) => service.settled()), ...now.closing]);
   }
+}
+
+/** The `store` child: a new watcher at each start. */
+function storeChild(ping: () => Promise<unknown>, now: Incarnations, logger: Logger): ChildSpec {
+  return {
+    id: 'store',
+    start: () => {
+      const monitor = new StoreMonitor({ ping, logger });
+      now.store = monitor;
+      return monitor;
+    },
+  };
+}
+
+/** The `exchange` child: a new session at each start; its failure is the child's error. */
+function sessionChild(openSession: () => SupervisedSession, now: Incarnations): ChildSpec {
+  return {
+    id: 'exchange',
+    start: (): ChildRef => {
+      const session = openSession();
+      return {
+        start: () => {
+          now.session = session;
+          session.start();
+        },
+        stop: () => {
+          now.closing.push(session.stop());
+        },
+        subscribe: (observer) => ({ unsubscribe: session.onFailure((error) => observer.error?.(error)) }),
+      };
+    },
+  };
+}
+
+/** Registers the tree's parts on the health board; returns the function that removes them. */
+function registerHealth(
+  board: HealthBoard | undefined,
+  configs: readonly GridConfig[],
+  now: Incarnations,
+  watchesStore: boolean,
+  tree: () => SupervisorStatus,
+  gaveUp: () => GiveUpReason | undefined,
+): () => void {
+  if (board === undefined) return () => undefined;
+  const removers = [
+    board.register('supervision', () => supervisionHealth(tree(), gaveUp())),
+    board.register('exchange', () => now.session?.health() ?? { healthy: false, state: 'starting', reason: 'the exchange session is not started yet' }),
+    ...(watchesStore ? [board.register('store', () => now.store?.health() ?? { healthy: false, state: 'starting', reason: 'the store watcher is not started yet' })] : []),
+    ...configs.map((config) =>
+      board.register(`grid:${config.id}`, () => {
+        const given = gaveUp();
+        if (given !== undefined) return { healthy: false, state: 'ERROR', reason: `supervision gave up (${given.message}); its orders stay resting on the exchange` };
+        const service = now.grids.get(config.id);
+        return service?.health() ?? { healthy: false, state: 'starting', reason: 'not started yet' };
+      }),
+    ),
+  ];
+  return () => removers.forEach((remove) => remove());
+}
+
+/** The tree's own health: unhealthy once it gave up; restarts and children's states as figures. */
+function supervisionHealth(status: SupervisorStatus, gaveUp: GiveUpReason | undefined): PartHealth {
+  const children: Record<string, unknown> = {};
+  const walk = (supervisor: SupervisorStatus): void => {
+    for (const child of supervisor.children) {
+      children[child.systemId] = { state: child.state, restarts: child.restarts, ...(child.lastError === null ? {} : { lastError: child.lastError }) };
+      if (child.supervisor) walk(child.supervisor);
+    }
+  };
+  walk(status);
+  if (gaveUp !== undefined) return { healthy: false, state: 'gaveUp', reason: `supervision gave up: ${gaveUp.message}`, detail: { children } };
+  return { healthy: true, state: status.state, detail: { children } };
 }

@@ -6,6 +6,7 @@ import type { CandleSeries } from '../adapters/feed/candles.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { BacktestSession, type BacktestReport } from './backtest.js';
+import { lifecycleState, type HealthBoard, type PartHealth } from './health.js';
 
 export interface PaperTradingOptions {
   readonly grids: readonly GridConfig[];
@@ -13,12 +14,24 @@ export interface PaperTradingOptions {
   readonly prices: (grid: GridConfig) => AsyncIterable<CandleSeries>;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Where each grid reports its state (/health). */
+  readonly health?: HealthBoard;
 }
 
 /** Runs until every feed ends or `signal` aborts; returns each started grid's report at that point. */
 export async function runPaperTrading(options: PaperTradingOptions): Promise<Map<string, BacktestReport>> {
   const { grids, prices, logger, signal } = options;
   const sessions = new Map<string, BacktestSession>();
+  const unregister = grids.map((grid) =>
+    options.health?.register(`grid:${grid.id}`, (): PartHealth => {
+      const session = sessions.get(grid.id);
+      if (session === undefined) return { healthy: false, state: 'starting', reason: 'waiting for the first price' };
+      const report = session.report();
+      const state = lifecycleState(session.gridState);
+      const detail = { openOrders: report.openOrders.buy + report.openOrders.sell, fills: report.fills.buy + report.fills.sell, roundTrips: report.roundTrips, lastPrice: report.lastPrice };
+      return state === 'ERROR' ? { healthy: false, state, reason: 'the grid is in ERROR (see the logs)', detail } : { healthy: true, state, detail };
+    }),
+  );
 
   const tradeGrid = async (grid: GridConfig): Promise<void> => {
     let session: BacktestSession | undefined;
@@ -45,5 +58,6 @@ export async function runPaperTrading(options: PaperTradingOptions): Promise<Map
   } finally {
     // Orders stay resting on the exchange (here: in memory); actors are stopped cleanly.
     for (const session of sessions.values()) session.close();
+    for (const remove of unregister) remove?.();
   }
 }

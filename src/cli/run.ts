@@ -1,7 +1,18 @@
 // `btcbot run --config FILE`: the configured grids as a long-running process, until SIGTERM or
-// SIGINT (Docker and Watchtower send SIGTERM). A first signal stops the feed, lets the actors
-// settle, logs each grid's report and exits 0; a second signal exits at once.
-import { loadServiceConfig } from '../config/service-config.js';
+// SIGINT (Docker and Watchtower send SIGTERM), with /health and /metrics served on http.host:port.
+//
+// Graceful shutdown, within 8 s (Docker's default stop timeout is 10 s): a first signal stops new
+// intents (the actors stop), lets the store's last writes finish, cancels the orders first if
+// shutdown.cancelOrders says so (5 s at most) or leaves them resting, logs each grid's report,
+// flushes telemetry (1.5 s at most) and exits 0. A second signal exits at once (130). A shutdown
+// still not done after 7.5 s exits 1 with a warning: what was cut short is recovered at the next
+// start, as after a crash.
+import { HealthBoard } from '../actors/health.js';
+import { createHttpApp } from '../adapters/http/http-app.js';
+import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
+import type { Logger } from '../adapters/telemetry/logger.js';
+import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
+import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { runTradingMode } from './trading-modes.js';
@@ -12,6 +23,11 @@ const help = `usage: btcbot run --config FILE [options]
   --config FILE     service configuration, YAML or JSON: mode, feed, grids (or one grid)
   --log-level L     debug, info (default), warn, error or silent; logs go to stderr
   --log-format F    json (default, for Loki) or text
+
+Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:8080):
+  GET /health       every actor's state; 200 when all are healthy, else 503
+  GET /metrics      Prometheus metrics (restarts, actor states, process)
+Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (Grafana Tempo).
 
 Modes (TRADING_MODE overrides the file's mode):
   paper  each grid on its own paper exchange, prices from feed.data (a candle file) replayed
@@ -45,6 +61,10 @@ export async function run(args: string[]): Promise<number> {
 
   const config = await loadServiceConfig(values.config);
 
+  const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger });
+  const health = new HealthBoard();
+  let http: HttpServer | undefined;
+
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stop.signal.aborted) {
@@ -53,21 +73,50 @@ export async function run(args: string[]): Promise<number> {
     }
     const cancels = config.shutdown.cancelOrders && config.mode !== 'paper' && !(config.mode === 'demo' && !config.exchange.sandbox);
     logger.info({ signal }, cancels ? 'stopping: cancelling the orders (shutdown.cancelOrders), reports follow' : 'stopping: orders stay resting, reports follow');
+    setTimeout(() => {
+      logger.warn({ afterMs: SHUTDOWN_DEADLINE_MS }, 'shutdown is taking too long: exiting now; whatever was cut short is recovered at the next start');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     stop.abort();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    http = await serveEndpoints(config, health, telemetry, logger);
     logger.info({ mode: config.mode, grids: config.grids.map((g) => g.id), ...(config.mode === 'paper' ? { speed: config.feed.speed } : { exchange: config.exchange.id }) }, 'btcbot running');
-    const reports = await runTradingMode({ config, logger, signal: stop.signal, env: process.env });
+    const reports = await runTradingMode({
+      config,
+      logger,
+      signal: stop.signal,
+      env: process.env,
+      health,
+      supervision: { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root) },
+    });
     for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
     return 0;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await http?.close();
+    const flushed = await telemetry.shutdown(TELEMETRY_FLUSH_MS);
+    if (flushed === 'flushed') logger.debug({}, 'telemetry flushed');
     exitSoon();
   }
 }
+
+/** Serves /health and /metrics when http.enabled; logs where. */
+async function serveEndpoints(config: ServiceConfig, health: HealthBoard, telemetry: Telemetry, logger: Logger): Promise<HttpServer | undefined> {
+  if (!config.http.enabled) return undefined;
+  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics });
+  const server = await startHttpServer(app, config.http.host, config.http.port);
+  logger.info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
+  return server;
+}
+
+/** A shutdown still under way this long after the first signal is cut short (Docker kills at 10 s). */
+const SHUTDOWN_DEADLINE_MS = 7_500;
+/** The longest the last spans may take to reach the collector on stop. */
+const TELEMETRY_FLUSH_MS = 1_500;
 
 /**
  * Ends the process shortly after run() returns or throws, unless it ends by itself first.

@@ -10,13 +10,14 @@
 // Every mode runs until the abort signal and returns one report per grid.
 import { randomInt } from 'node:crypto';
 import { ExchangeSession } from '../actors/exchange-session.js';
-import { runLiveTrading, type LiveGridReport } from '../actors/live-trading.js';
+import { runLiveTrading, type LiveGridReport, type LiveTradingOptions } from '../actors/live-trading.js';
 import { runPaperTrading } from '../actors/paper-trading.js';
 import type { BacktestReport } from '../actors/backtest.js';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
 import { pacedCandles, tickCandles } from '../adapters/feed/price-feeds.js';
 import { openStore } from '../adapters/store/open-store.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
+import type { HealthBoard } from '../actors/health.js';
 import { ConfigError } from '../config/config-error.js';
 import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
 import type { ServiceConfig } from '../config/service-config.js';
@@ -29,6 +30,10 @@ interface ModeContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly env: NodeJS.ProcessEnv;
+  /** Where the actors report their health (/health). */
+  readonly health?: HealthBoard;
+  /** Told of every supervised restart and give-up (metrics, traces). */
+  readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor'>;
 }
 
 export async function runTradingMode(context: ModeContext): Promise<GridReports> {
@@ -38,19 +43,25 @@ export async function runTradingMode(context: ModeContext): Promise<GridReports>
   return runOnExchange(context);
 }
 
-function runPaper({ config, logger, signal }: ModeContext): Promise<GridReports> {
+function runPaper({ config, logger, signal, health }: ModeContext): Promise<GridReports> {
   const { data, candles: count, seed, speed } = config.feed;
   const candles = loadCandles(config.grids[0]!, { data, count, seed }, (line) => logger.info({}, line.trim()));
-  return runPaperTrading({ grids: config.grids, prices: () => pacedCandles(candles, speed, signal), logger, signal });
+  return runPaperTrading({ grids: config.grids, prices: () => pacedCandles(candles, speed, signal), logger, signal, ...(health === undefined ? {} : { health }) });
 }
 
 async function runDemo(context: ModeContext): Promise<GridReports> {
   const { config, logger, signal } = context;
   const exchange = await createExchange(config, undefined);
   logger.info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange');
-  return withSession(context, exchange, false, (session) =>
-    runPaperTrading({ grids: config.grids, prices: (grid) => tickCandles(session, grid.symbol, signal), logger, signal }),
-  );
+  const session = openSession(context, exchange, false);
+  session.start();
+  const unregister = context.health?.register('exchange', () => session.health());
+  try {
+    return await runPaperTrading({ grids: config.grids, prices: (grid) => tickCandles(session, grid.symbol, signal), logger, signal, ...(context.health === undefined ? {} : { health: context.health }) });
+  } finally {
+    unregister?.();
+    await session.stop();
+  }
 }
 
 /** Live mode, or demo mode on the exchange's sandbox: real orders through ccxt. */
@@ -74,17 +85,19 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   const { store, database } = await openStore(config.database, logger);
   try {
     for (const grid of config.grids) await store.registerGrid(grid);
-    return await withSession(context, exchange, true, (session) =>
-      runLiveTrading({
-        grids: config.grids,
-        session,
-        store,
-        logger,
-        signal,
-        submitTimeoutMs: config.exchange.timeoutMs + 5_000,
-        cancelOrdersOnStop: config.shutdown.cancelOrders,
-      }),
-    );
+    return await runLiveTrading({
+      grids: config.grids,
+      loadMarket: (symbol) => exchange.loadMarket(symbol),
+      openSession: () => openSession(context, exchange, true),
+      store,
+      pingStore: () => database.sql`select 1`,
+      logger,
+      signal,
+      ...(context.health === undefined ? {} : { health: context.health }),
+      ...context.supervision,
+      submitTimeoutMs: config.exchange.timeoutMs + 5_000,
+      cancelOrdersOnStop: config.shutdown.cancelOrders,
+    });
   } finally {
     await database.close();
   }
@@ -101,11 +114,11 @@ function createExchange(config: ServiceConfig, credentials: ExchangeCredentials 
   });
 }
 
-/** Runs `body` with a started exchange session over every grid's symbol; stops it after. */
-async function withSession<T>(context: ModeContext, exchange: CcxtExchange, own: boolean, body: (session: ExchangeSession) => Promise<T>): Promise<T> {
+/** A new exchange session over every grid's symbol, not started: own orders and fills with `own` (live), prices only without (demo). */
+function openSession(context: ModeContext, exchange: CcxtExchange, own: boolean): ExchangeSession {
   const { config, logger } = context;
   const { staleAfterMs, pollIntervalMs, reconcileIntervalMs, timeoutMs, streams } = config.exchange;
-  const session = new ExchangeSession({
+  return new ExchangeSession({
     exchange,
     symbols: [...new Set(config.grids.map((grid) => grid.symbol))],
     own,
@@ -118,10 +131,4 @@ async function withSession<T>(context: ModeContext, exchange: CcxtExchange, own:
     streams,
     connectTimeoutMs: Math.max(timeoutMs, 5_000),
   });
-  session.start();
-  try {
-    return await body(session);
-  } finally {
-    await session.stop();
-  }
 }

@@ -1,7 +1,7 @@
 // The long-running service's configuration (`btcbot run`): the trading mode, the price feed of
 // paper mode, the exchange of demo and live modes, and the grids. Environment variables override
 // the file (Docker stacks set them): TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING,
-// DATA_DIR; DATABASE_URL is read from the environment only (it may hold a password).
+// DATA_DIR, HTTP_HOST, HTTP_PORT; DATABASE_URL is read from the environment only (it may hold a password).
 // API keys are never in the file (its keys are checked strictly): see exchange-credentials.ts.
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
@@ -45,6 +45,18 @@ const serviceSchema = z.strictObject({
       dataDir: z.string({ error: 'database.dataDir must be a directory path' }).min(1).default('./data'),
     })
     .default({ dataDir: './data' }),
+  http: z
+    .strictObject({
+      enabled: z.boolean({ error: 'http.enabled must be true or false' }).default(true),
+      host: z.string({ error: 'http.host must be an address to listen on, such as 127.0.0.1 or 0.0.0.0' }).min(1).default('127.0.0.1'),
+      port: z.coerce
+        .number({ error: 'http.port must be a port number' })
+        .int({ error: 'http.port must be an integer' })
+        .min(0, { error: 'http.port must be 0 (any free port) to 65535' })
+        .max(65_535, { error: 'http.port must be 0 (any free port) to 65535' })
+        .default(8080),
+    })
+    .default({ enabled: true, host: '127.0.0.1', port: 8080 }),
 });
 
 /** Where demo and live modes trade, and how the session treats its streams. */
@@ -77,6 +89,8 @@ export interface ServiceConfig {
   readonly database: { readonly url?: string; readonly dataDir: string };
   /** On SIGTERM / SIGINT: leave the grids' orders resting (default), or cancel them first (capped at 5 s). */
   readonly shutdown: { readonly cancelOrders: boolean };
+  /** /health and /metrics: loopback by default (Docker sets HTTP_HOST=0.0.0.0); port 0 takes any free port. */
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly grids: readonly GridConfig[];
 }
 
@@ -90,6 +104,10 @@ function overridesFrom(env: NodeJS.ProcessEnv, service: object): Record<string, 
   if (env.EXCHANGE_URL) exchange['url'] = env.EXCHANGE_URL;
   if (Object.keys(exchange).length > 0) overrides['exchange'] = exchange;
   if (env.DATA_DIR) overrides['database'] = { ...((service as { database?: object }).database ?? {}), dataDir: env.DATA_DIR };
+  const http = { ...((service as { http?: object }).http ?? {}) } as Record<string, unknown>;
+  if (env.HTTP_HOST) http['host'] = env.HTTP_HOST;
+  if (env.HTTP_PORT) http['port'] = env.HTTP_PORT;
+  if (Object.keys(http).length > 0) overrides['http'] = http;
   return overrides;
 }
 
@@ -99,6 +117,8 @@ const envNames: Readonly<Record<string, string>> = {
   'exchange.id': 'EXCHANGE_ID',
   'exchange.url': 'EXCHANGE_URL',
   'database.dataDir': 'DATA_DIR',
+  'http.host': 'HTTP_HOST',
+  'http.port': 'HTTP_PORT',
 };
 
 /** Reads the service config from `file`, then applies TRADING_MODE from `env`. */
@@ -127,6 +147,7 @@ export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = p
     confirmLiveTrading: parsed.data.confirmLiveTrading,
     database: { dataDir: parsed.data.database.dataDir, ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}) },
     shutdown: parsed.data.shutdown,
+    http: parsed.data.http,
     grids,
   };
 }

@@ -76,7 +76,9 @@ describe.skipIf(!hasShared)(`a live grid over a replayed day against the BingX s
       const logs: Array<Record<string, unknown>> = [];
       const logger = createLogger({ format: 'json', level: 'info', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
       const exchange = await CcxtExchange.create({ exchangeId: 'bingx', apiKey: 'sim-key', secret: 'sim-secret', exchangeUrl: sim.url, timeoutMs: 1_000 });
-      const session = new ExchangeSession({
+      // The tree's exchange child makes the session (a new one at each restart); the test reads the latest.
+      let session!: ExchangeSession;
+      const openSession = (): ExchangeSession => (session = new ExchangeSession({
         exchange,
         symbols: [market.symbol],
         own: true,
@@ -88,9 +90,7 @@ describe.skipIf(!hasShared)(`a live grid over a replayed day against the BingX s
         reconcileIntervalMs: 1_000,
         connectTimeoutMs: 3_000,
         backoff: { baseMs: 200, maxMs: 2_000 },
-      });
-      session.start();
-      cleanups.push(() => session.stop());
+      }));
 
       const config = parseGridConfig({
         id: 'day',
@@ -104,7 +104,7 @@ describe.skipIf(!hasShared)(`a live grid over a replayed day against the BingX s
       const store = new MemoryStore();
       const stop = new AbortController();
       let runtime: GridRuntime | undefined;
-      const running = runLiveTrading({ grids: [config], session, store, logger, signal: stop.signal, submitTimeoutMs: 3_000, statusIntervalMs: 5_000, onStarted: (_, started) => (runtime = started) });
+      const running = runLiveTrading({ grids: [config], loadMarket: (symbol) => exchange.loadMarket(symbol), openSession, store, logger, signal: stop.signal, submitTimeoutMs: 3_000, statusIntervalMs: 5_000, onStarted: (_, started) => (runtime = started) });
       cleanups.push(() => stop.abort());
 
       // Sample the book all day long: the invariants must hold throughout, not just at the end.

@@ -25,14 +25,15 @@ interface LogLine {
 
 /** Starts `btcbot run`, collecting its JSON log lines; resolves when it exits. */
 function startRun(file: string, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [MAIN, 'run', '--config', file], { cwd: ROOT, env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', file], { cwd: ROOT, env: { ...process.env, HTTP_PORT: '0', ...env } });
   const lines: LogLine[] = [];
   let buffer = '';
   child.stderr.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
     const parts = buffer.split('\n');
     buffer = parts.pop()!;
-    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as LogLine);
+    // JSON log lines; a user error is one plain line ("btcbot run: ...").
+    for (const part of parts) if (part.trim()) lines.push(part.startsWith('{') ? (JSON.parse(part) as LogLine) : { msg: part });
   });
   let signaledAt = 0;
   /** Exit code, and how long after SIGTERM the process took to exit (0 when it was not signaled). */
@@ -70,6 +71,40 @@ describe('btcbot run (paper mode)', () => {
     expect(report!.report.fills.buy + report!.report.fills.sell).toBeGreaterThan(0);
   });
 
+  test('serves /health (the grid ACTIVE, 200) and /metrics while it runs; a second signal exits at once', async () => {
+    const run = startRun(config('health.yaml', `mode: paper\nfeed: { speed: 200, candles: 1000000 }\n${GRID}`));
+    const serving = (await run.waitFor((line) => line.msg.startsWith('serving '))) as LogLine & { url: string };
+    expect(serving.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await run.waitFor((line) => line.msg === 'grid started on the paper exchange');
+    const health = await fetch(`${serving.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'healthy', parts: { 'grid:btcusdt': { healthy: true, state: 'ACTIVE' } } });
+    const metrics = await fetch(`${serving.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toContain('btcbot_process_cpu_seconds_total');
+    // Two signals: the second does not wait for the first's shutdown.
+    run.terminate();
+    run.terminate();
+    const { code, ms } = await run.exited;
+    expect([0, 130]).toContain(code);
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  test('a port already in use is a clear error (exit 2)', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const run = startRun(config('taken.yaml', `feed: { speed: 10, candles: 300 }\n${GRID}`), { HTTP_PORT: String(port) });
+      const { code } = await run.exited;
+      expect(code).toBe(2);
+      expect(run.lines.map((line) => line.msg).join('\n')).toContain(`cannot serve /health and /metrics: port ${port} on 127.0.0.1 is already in use (another btcbot?): set HTTP_PORT`);
+    } finally {
+      taken.close();
+    }
+  });
+
   test('a feed that ends stops the run by itself', async () => {
     const run = startRun(config('short.yaml', `feed: { speed: 10000, candles: 300 }\n${GRID}`));
     const { code } = await run.exited;
@@ -98,7 +133,7 @@ describe('btcbot migrate', () => {
     const env = { DATA_DIR: temp.path('migrate-data'), DATABASE_URL: '' };
     const first = btcbot(['migrate'], ROOT, env);
     expect(first.status, first.stderr).toBe(0);
-    expect(JSON.parse(first.stderr.trim().split('\n').at(-1)!)).toMatchObject({ msg: 'database ready', migrationsApplied: [1] });
+    expect(JSON.parse(first.stderr.trim().split('\n').at(-1)!)).toMatchObject({ msg: 'database ready', migrationsApplied: [1, 2] });
     const second = btcbot(['migrate'], ROOT, env);
     expect(JSON.parse(second.stderr.trim().split('\n').at(-1)!)).toMatchObject({ msg: 'database ready', migrationsApplied: [] });
     expectUserError(btcbot(['migrate'], ROOT, { DATABASE_URL: 'mysql://root:hunter2@localhost/x' }), 'DATABASE_URL must start with postgres://');

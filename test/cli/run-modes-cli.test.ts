@@ -144,6 +144,19 @@ describe('btcbot run in live mode against the simulator', () => {
     // The start: a market buy of 2 x 0.01 for the two sell levels, then 2 buys and 2 sells rest.
     const start = ['buy@48000', 'buy@49000', 'sell@51000', 'sell@52000'];
     await untilResting(sim, start, 'the grid on the simulator');
+    // /health: the actor tree, each part in its own state.
+    const serving = bot.lines.find((line) => line.msg.startsWith('serving '))!;
+    const health = await fetch(`${String(serving['url'])}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'healthy',
+      parts: {
+        supervision: { state: 'running', detail: { children: { store: { state: 'running' }, exchange: { state: 'running' }, grids: { state: 'running' }, 'grid:live1': { state: 'running', restarts: 0 } } } },
+        store: { healthy: true, state: 'up' },
+        exchange: { healthy: true, state: 'connected' },
+        'grid:live1': { healthy: true, state: 'ACTIVE', detail: { openOrders: 4 } },
+      },
+    });
     const placed = await sim.get<SimOrder[]>('/__sim/orders');
     expect(placed.map((order) => order.clientOrderId)).toEqual(placed.map(() => expect.stringMatching(/^bblive1_/)));
     expect(placed.filter((order) => order.type === 'market')).toMatchObject([{ side: 'buy', amount: 0.02, status: 'closed' }]);

@@ -25,6 +25,16 @@ describe('loadServiceConfig', () => {
     expect(config.mode).toBe('paper');
     expect(config.exchange).toEqual({ id: 'bingx', sandbox: false, streams: true, timeoutMs: 10_000, staleAfterMs: 30_000, pollIntervalMs: 5_000, reconcileIntervalMs: 15_000 });
     expect(config.confirmLiveTrading).toBe(false);
+    expect(config.http).toEqual({ enabled: true, host: '127.0.0.1', port: 8080 });
+  });
+
+  test('http: the file sets host and port, HTTP_HOST / HTTP_PORT override them; a bad port names the key and the variable', async () => {
+    const file = temp.file('http.yaml', `http: { host: 0.0.0.0, port: 9100 }\n${GRID}`);
+    expect((await loadServiceConfig(file, {})).http).toEqual({ enabled: true, host: '0.0.0.0', port: 9100 });
+    expect((await loadServiceConfig(file, { HTTP_PORT: '0', HTTP_HOST: '127.0.0.1' })).http).toEqual({ enabled: true, host: '127.0.0.1', port: 0 });
+    expect((await loadServiceConfig(temp.file('off.yaml', `http: { enabled: false }\n${GRID}`), {})).http.enabled).toBe(false);
+    expect((await rejected(loadServiceConfig(file, { HTTP_PORT: '70000' }))).message).toMatch(/http\.port: http\.port must be 0 \(any free port\) to 65535 \(HTTP_PORT\)/);
+    expect((await rejected(loadServiceConfig(file, { HTTP_PORT: 'eighty' }))).message).toMatch(/http\.port: .*\(HTTP_PORT\)/);
   });
 
   test('the environment overrides the file: TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING', async () => {

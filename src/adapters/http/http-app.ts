@@ -1,0 +1,14 @@
+// The HTTP endpoints of `btcbot run`: /health and /metrics (more come with the dashboard).
+import { Hono } from 'hono';
+import type { HealthReport } from '../../actors/health.js';
+import { healthRoute } from './health-route.js';
+import { metricsRoute, type MetricsSource } from './metrics-route.js';
+
+export function createHttpApp(parts: { readonly health: () => HealthReport; readonly metrics: MetricsSource }): Hono {
+  const app = new Hono();
+  app.route('/', healthRoute(parts.health));
+  app.route('/', metricsRoute(parts.metrics));
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (there are GET /health and GET /metrics)` }, 404));
+  app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
+  return app;
+}
