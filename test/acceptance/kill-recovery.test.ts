@@ -14,7 +14,7 @@ import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { generateCandles, writeCandlesCsv } from '../../src/adapters/feed/candle-generator.js';
 import { mulberry32 } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
 import { ensureBuilt, killChildren, spawnCli, startExchangeSim, type CliProcess } from '../cli/cli-harness.js';
-import { fillKey } from '../support/fill-key.js';
+import { expectBooksAgree, expectWrittenAhead, type SimFill, type SimOrder } from '../support/sim-books.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const ROUNDS = Number(process.env.KILL_ROUNDS ?? 12);
@@ -63,20 +63,6 @@ if (serverUrl) {
 }
 const tmp = useTempDir('btcbot-kill-');
 afterAll(() => killChildren());
-
-interface SimOrder {
-  clientOrderId: string;
-  side: 'buy' | 'sell';
-  price: number;
-  amount: number;
-  status: string;
-}
-interface SimFill {
-  clientOrderId: string;
-  side: 'buy' | 'sell';
-  price: number;
-  amount: number;
-}
 
 describe.each(books)('kill test on $name: SIGKILL and SIGTERM at random moments, restart each time', (book) => {
   afterAll(() => book.drop?.());
@@ -143,21 +129,8 @@ describe.each(books)('kill test on $name: SIGKILL and SIGTERM at random moments,
       const simFills = await sim.get<SimFill[]>('/__sim/fills');
       const database = await book.open();
       try {
-        const store = new PostgresStore(database.sql);
-        // 1. No order placed twice.
-        const ids = simOrders.map((order) => order.clientOrderId);
-        expect(new Set(ids).size).toBe(ids.length);
-        // 2. Every fill the simulator made is stored, once, and nothing else.
-        expect((await store.fills('BTC/USDT')).map(fillKey).sort()).toEqual(simFills.map(fillKey).sort());
-        // 3. The store's open orders are the simulator's.
-        const storedOpen = (await store.orders('kill1')).filter((order) => order.status === 'open').map((order) => order.clientOrderId);
-        expect(storedOpen.sort()).toEqual(simOrders.filter((order) => order.status === 'open').map((order) => order.clientOrderId).sort());
-        // 4. The book keeps the grid's shape: one order per level at most, buys below sells.
-        const open = simOrders.filter((order) => order.status === 'open');
-        expect(new Set(open.map((order) => order.price)).size).toBe(open.length);
-        const buys = open.filter((order) => order.side === 'buy').map((order) => order.price);
-        const sells = open.filter((order) => order.side === 'sell').map((order) => order.price);
-        if (buys.length > 0 && sells.length > 0) expect(Math.max(...buys)).toBeLessThan(Math.min(...sells));
+        await expectBooksAgree(simOrders, simFills, new PostgresStore(database.sql), 'kill1', 'BTC/USDT');
+        await expectWrittenAhead(simOrders, database.sql);
       } finally {
         await database.close();
       }

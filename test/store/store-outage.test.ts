@@ -3,8 +3,6 @@
 // down nothing unrecorded may reach the exchange and no level may be lost; when it returns, trading
 // resumes by itself with nothing lost.
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startGridRuntime } from '../../src/actors/grid-runtime.js';
@@ -13,6 +11,7 @@ import { migrate } from '../../src/adapters/store/migrations.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { storeErrorOf } from '../../src/adapters/store/store-errors.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
+import { startCuttableProxy } from '../support/cuttable-proxy.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
@@ -21,36 +20,6 @@ const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-/** A TCP proxy on 127.0.0.1 that can cut every connection and refuse new ones. */
-async function startCuttableProxy(targetPort: number): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
-  let down = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (down) return void client.destroy();
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut() {
-      down = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      down = false;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('store errors', () => {
   test('connection failures are retryable; data the database refuses is rejected', () => {
