@@ -14,7 +14,7 @@ import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot 
 import type { GridConfig } from '../config/grid-config.js';
 import type { Fill, OrderIntent } from '../domain/trading.js';
 import { gridMachine, type GridEvent } from '../machines/grid.machine.js';
-import { orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
+import { orderClock, orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import { storeErrorOf } from '../adapters/store/store-errors.js';
@@ -35,8 +35,8 @@ export interface GridRuntimeOptions {
   readonly exchange: ExchangePort;
   readonly store: StorePort;
   readonly logger?: Logger;
-  /** XState's clock for delayed events (a VirtualClock in backtests). */
-  readonly clock?: ActorOptions<typeof gridMachine>['clock'];
+  /** XState's clock for delayed events and the orders' deadlines (a VirtualClock in backtests). */
+  readonly clock?: NonNullable<ActorOptions<typeof gridMachine>['clock']> & { now(): number };
   /** A persisted grid and its orders to continue from. */
   readonly snapshot?: GridRuntimeSnapshot;
   readonly submitTimeoutMs?: number;
@@ -117,7 +117,9 @@ export interface GridRuntime {
 export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   const { config, exchange, store } = options;
   const logger = options.logger ?? silentLogger;
-  const orderLogic = orderLogicFor(config.id, exchange, store);
+  const timeline = options.clock;
+  // The orders' deadlines on the runtime's clock, so that they agree with its timers.
+  const orderLogic = timeline ? orderLogicFor(config.id, exchange, store).provide(orderClock(() => timeline.now())) : orderLogicFor(config.id, exchange, store);
   const clock = options.clock ? { clock: options.clock } : {};
   const actor = createActor(gridMachine, {
     input: { config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) },

@@ -149,9 +149,9 @@ export class GridService implements ChildRef {
     return { healthy: true, state, detail };
   }
 
-  /** Resolves when the grid's last snapshot save is done (after stop: nothing is lost by exiting then). */
-  settled(): Promise<void> {
-    return this.saving?.idle() ?? Promise.resolve();
+  /** Resolves when the grid's last writes are done: its snapshot save and its journal entries (after stop: the exit loses nothing then). */
+  async settled(): Promise<void> {
+    await Promise.all([this.saving?.idle(), this.runtime?.journalFlushed()]);
   }
 
   /** The grid's report, once it trades. */

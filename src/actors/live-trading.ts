@@ -20,6 +20,7 @@
 // A grid whose first launch fails (a user error: leftover orders, no funds) stops the run with its
 // message. On stop the orders stay resting (recovered at the next start), or with
 // shutdown.cancelOrders they are cancelled first, within 5 s.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketInfo } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
@@ -79,6 +80,7 @@ export interface LiveTradingOptions {
 }
 
 const CANCEL_ON_STOP_MS = 5_000;
+const SETTLE_ON_STOP_MS = 2_000;
 
 /** The current incarnation of each child of the tree, for the grids, /health and the status line. */
 interface Incarnations {
@@ -174,8 +176,10 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     root.stop();
     unregister();
     untrack?.();
-    // The grids' last writes (fills, snapshots) and the sessions' sockets.
-    await Promise.all([...[...now.grids.values()].map((service) => service.settled()), ...now.closing]);
+    // The grids' last writes (snapshots, journal) and the sessions' sockets, for 2 s at most: a
+    // write the store cannot take now is recovered at the next start (the exchange keeps the truth).
+    const settled = Promise.all([...[...now.grids.values()].map((service) => service.settled()), ...now.closing]);
+    await Promise.race([settled, sleep(SETTLE_ON_STOP_MS, undefined, { ref: false })]);
   }
 }
 

@@ -90,11 +90,11 @@ afterEach(() => {
   runtime = undefined;
 });
 
-async function restore(order: Snapshot<unknown>, intentStored = true) {
+async function restore(order: Snapshot<unknown>, intentStored = true, clock?: SimulatedClock) {
   const { exchange, calls } = fakeExchange();
   const store = new MemoryStore();
   if (intentStored) await store.recordIntent(config.id, INTENT);
-  runtime = startGridRuntime({ config, exchange, store, snapshot: { grid: gridSnapshot(), orders: { [INTENT.clientOrderId]: order } } });
+  runtime = startGridRuntime({ config, exchange, store, snapshot: { grid: gridSnapshot(), orders: { [INTENT.clientOrderId]: order } }, ...(clock ? { clock } : {}) });
   return { calls, runtime };
 }
 
@@ -114,6 +114,19 @@ describe('grid runtime: restoring order actors', () => {
     expect(Date.now() - restoredAt).toBeGreaterThanOrEqual(250);
     expect(calls).toEqual(['fetchOrderByClientId']);
     expect(runtime.orders.get(INTENT.clientOrderId)?.getSnapshot().value).toBe('open');
+  });
+
+  test("on the runtime's own clock (a backtest's), a restored deadline is read on that clock, not the wall clock", async () => {
+    const clock = new SimulatedClock();
+    const deadline = Date.now() - 60_000; // passed, by the wall clock
+    clock.set(deadline - 5_000); // 5 s ahead, by the runtime's clock
+    const { calls } = await restore(await persistedOrder('lookupBackoff', -60_000), true, clock);
+    clock.increment(4_000);
+    await flush();
+    expect(calls).toEqual([]);
+    clock.increment(1_000);
+    await until(() => calls.length > 0, 'the look-up on the runtime clock', 2_000);
+    expect(calls).toEqual(['fetchOrderByClientId']);
   });
 
   test('an order restored in submitted is never sent blindly: started over, it is looked up first', async () => {
