@@ -82,12 +82,20 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   } else {
     logger.info({ exchange: config.exchange.id }, "demo mode on the exchange's sandbox: test orders through the live code path");
   }
+  // The markets are asked for while the database opens (a recovery's start-up time is the sum of such waits).
+  const early = new Map(config.grids.map((grid) => [grid.symbol, exchange.loadMarket(grid.symbol)]));
+  for (const pending of early.values()) pending.catch(() => undefined); // asked again, and reported, by runLiveTrading
   const { store, database } = await openStore(config.database, logger);
   try {
     for (const grid of config.grids) await store.registerGrid(grid);
     return await runLiveTrading({
       grids: config.grids,
-      loadMarket: (symbol) => exchange.loadMarket(symbol),
+      // The early answer once; a retry asks again.
+      loadMarket: (symbol) => {
+        const answer = early.get(symbol) ?? exchange.loadMarket(symbol);
+        early.delete(symbol);
+        return answer;
+      },
       openSession: () => openSession(context, exchange, true),
       store,
       pingStore: () => database.sql`select 1`,
