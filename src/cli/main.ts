@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
     summary: 'serve a simulated BingX spot exchange on 127.0.0.1 (point EXCHANGE_URL at it)',
     load: () => import('../adapters/exchange/sim/bingx-sim-cli.js'),
   },
+  health: { summary: "ask a running bot's /health: exit 0 healthy, 1 not (the container healthcheck)", load: () => import('./health.js') },
   migrate: { summary: 'apply the database migrations (DATABASE_URL, else the embedded database)', load: () => import('./migrate.js') },
   run: { summary: 'run the configured grids until SIGTERM (paper, demo or live mode)', load: () => import('./run.js') },
 };

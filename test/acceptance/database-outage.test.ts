@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, test } from 'vitest';
 import { openDatabase } from '../../src/adapters/store/database.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
-import { ensureBuilt, killChildren, spawnCli, startExchangeSim } from '../cli/cli-harness.js';
+import { btcbot, ensureBuilt, killChildren, liveSimEnv, spawnCli, startExchangeSim } from '../cli/cli-harness.js';
 import { startCuttableProxy } from '../support/cuttable-proxy.js';
 import { expectBooksAgree, expectWrittenAhead, type SimFill, type SimOrder } from '../support/sim-books.js';
 import { useTempDir } from '../support/temp-dir.js';
@@ -67,14 +67,7 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
       'grids:\n  - id: cut1\n    symbol: BTC/USDT\n    lower: 48000\n    upper: 52000\n    levels: 5\n    quantityPerLevel: 0.01\n',
   );
   const bot = spawnCli(['run', '--config', config, '--log-level', 'info'], {
-    TRADING_MODE: 'live',
-    EXCHANGE_URL: sim.url,
-    EXCHANGE_ID: '',
-    EXCHANGE_API_KEY: `k-${randomBytes(6).toString('hex')}`,
-    EXCHANGE_API_SECRET: `s-${randomBytes(6).toString('hex')}`,
-    EXCHANGE_API_KEY_FILE: '',
-    EXCHANGE_API_SECRET_FILE: '',
-    CONFIRM_LIVE_TRADING: 'yes',
+    ...liveSimEnv(sim.url),
     DATABASE_URL: databaseUrl,
     DATA_DIR: tmp.path('unused'),
   });
@@ -96,6 +89,9 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
   await until(async () => (await health()).code === 503, '/health to turn unhealthy', 10_000);
   const down = await health();
   expect(down.body.parts['store']).toMatchObject({ state: 'down' });
+  const check = btcbot(['health', '--url', serving.url]); // the container healthcheck says so too
+  expect(check.status).toBe(1);
+  expect(check.stdout).toMatch(/^unhealthy \(HTTP 503\): store: the database is unreachable/);
   const unhealthyAfterMs = Date.now() - cutAt;
   // The price walks through the 49,000 buy: the exchange fills it; its counter-sell must wait for the store.
   await sim.post('/__sim/step?target=48500');

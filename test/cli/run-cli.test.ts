@@ -79,6 +79,13 @@ describe('btcbot run (paper mode)', () => {
     const health = await fetch(`${serving.url}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'healthy', parts: { 'grid:btcusdt': { healthy: true, state: 'ACTIVE' } } });
+    // The container healthcheck: `btcbot health` exits 0 while healthy, 1 with no bot to answer.
+    const check = btcbot(['health', '--url', serving.url]);
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/^healthy: grid:btcusdt ACTIVE\n$/);
+    const nobody = btcbot(['health'], ROOT, { HTTP_PORT: String(Number(serving.url.split(':').at(-1)) + 1), HTTP_HOST: '0.0.0.0' });
+    expect(nobody.status).toBe(1);
+    expect(nobody.stdout).toMatch(/^unreachable: http:\/\/127\.0\.0\.1:\d+\/health: /);
     const metrics = await fetch(`${serving.url}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(await metrics.text()).toContain('btcbot_process_cpu_seconds_total');

@@ -1,0 +1,50 @@
+// `btcbot health [--url URL]`: asks a running bot's /health and exits 0 when it is healthy, 1 when
+// not (or when it does not answer), with one line saying why. It is the container healthcheck
+// (the image needs no curl): it reads HTTP_PORT / HTTP_HOST as `btcbot run` does.
+import { parseCommandArgs } from './command-args.js';
+import { UsageError } from './usage-error.js';
+
+const help = `usage: btcbot health [--url URL] [--timeout MS]
+
+  --url URL         the bot's base URL (default http://127.0.0.1:$HTTP_PORT, port 8080;
+                    HTTP_HOST when it is not 0.0.0.0)
+  --timeout MS      how long to wait for the answer (default 3000)
+
+Exit code 0: healthy; 1: unhealthy, or no answer. One line on stdout says which.
+`;
+
+interface HealthAnswer {
+  status?: string;
+  problems?: string[];
+  parts?: Record<string, { state?: string }>;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const values = parseCommandArgs(args, { url: { type: 'string' }, timeout: { type: 'string', default: '3000' } }, help);
+  if (values === undefined) return 0;
+  const timeoutMs = Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
+  const base = values.url ?? defaultUrl(process.env);
+  let response: Response;
+  try {
+    response = await fetch(new URL('/health', base), { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : error instanceof Error ? String(error.cause ?? error.message) : String(error);
+    process.stdout.write(`unreachable: ${base}/health: ${why}\n`);
+    return 1;
+  }
+  const answer = (await response.json().catch(() => ({}))) as HealthAnswer;
+  if (response.status === 200 && answer.status === 'healthy') {
+    const states = Object.entries(answer.parts ?? {}).map(([name, part]) => `${name} ${part.state ?? '?'}`);
+    process.stdout.write(`healthy: ${states.join(', ')}\n`);
+    return 0;
+  }
+  process.stdout.write(`unhealthy (HTTP ${response.status}): ${(answer.problems ?? ['no health report in the answer']).join('; ')}\n`);
+  return 1;
+}
+
+/** Where `btcbot run` listens, from the same environment: a wildcard host is reached on loopback. */
+function defaultUrl(env: NodeJS.ProcessEnv): string {
+  const host = !env.HTTP_HOST || env.HTTP_HOST === '0.0.0.0' || env.HTTP_HOST === '::' ? '127.0.0.1' : env.HTTP_HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${env.HTTP_PORT || 8080}`;
+}
