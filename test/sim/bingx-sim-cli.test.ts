@@ -10,7 +10,7 @@ import { help, parseSimArgs, run } from '../../src/adapters/exchange/sim/bingx-s
 describe('btcbot exchange-sim options', () => {
   test('defaults', () => {
     expect(parseSimArgs([])).toEqual({
-      port: 8080,
+      port: 8090,
       market: { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 },
       fees: { maker: 0.001, taker: 0.001 },
       balance: { base: 0, quote: 10_000 },

@@ -14,7 +14,7 @@ BingX spot REST, and on the same port the WebSocket ws://127.0.0.1:PORT/market (
 BTC-USDT@ticker, and spot.executionReport with a listenKey from POST
 /openApi/user/auth/userDataStream); frames gzip-compressed, a ping every 5 s.
 
-  --port N            TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
+  --port N            TCP port on 127.0.0.1 (default 8090; 0 picks a free one)
   --state FILE        keep orders, fills and wallet in FILE (JSON): restored at start,
                       rewritten after every change
   --symbol S          the one spot market (default BTC/USDT)
@@ -87,7 +87,7 @@ export function parseSimArgs(args: string[]): BingxSimulatorOptions | 'help' {
   if (!base || !quote || rest.length > 0 || !/^[A-Z0-9]+$/.test(base) || !/^[A-Z0-9]+$/.test(quote)) {
     throw new UsageError(`--symbol must look like BTC/USDT, got "${symbol}"`);
   }
-  const port = number(values.port, '--port', 8080);
+  const port = number(values.port, '--port', 8090);
   if (!Number.isInteger(port) || port > 65535) throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
   const priceStep = number(values['price-step'], '--price-step', 0.01, Number.MIN_VALUE);
   const amountStep = number(values['amount-step'], '--amount-step', 0.00001, Number.MIN_VALUE);
