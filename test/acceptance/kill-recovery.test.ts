@@ -3,9 +3,10 @@
 // mostly, SIGTERM sometimes), restarting each time; the simulator outlives it, as an exchange
 // does. Afterwards the simulator is the judge: no client order id twice, every fill it made is in
 // the store exactly once, the store's open orders are the simulator's, and the book keeps the
-// grid's shape. KILL_ROUNDS sets the number of kills (default 12 in the suite; the note's figures
-// come from KILL_ROUNDS=50). It runs on the embedded PGlite, and on the real Postgres (a database of
-// its own, half the kills on a shorter replay) when TEST_DATABASE_URL is set.
+// grid's shape, and every order the simulator accepted had its intent stored first. KILL_ROUNDS sets
+// the number of kills (default 12 in the suite; `npm run test:crash`: 50). It runs on the embedded
+// PGlite, and on the real Postgres (a database of its own, a shorter replay; KILL_ROUNDS_POSTGRES
+// kills, default half as many) when TEST_DATABASE_URL is set.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -13,7 +14,7 @@ import { openDatabase, type Database } from '../../src/adapters/store/database.j
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { generateCandles, writeCandlesCsv } from '../../src/adapters/feed/candle-generator.js';
 import { mulberry32 } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
-import { ensureBuilt, killChildren, spawnCli, startExchangeSim, type CliProcess } from '../cli/cli-harness.js';
+import { ensureBuilt, killChildren, liveSimEnv, spawnCli, startExchangeSim, type CliProcess } from '../cli/cli-harness.js';
 import { expectBooksAgree, expectWrittenAhead, type SimFill, type SimOrder } from '../support/sim-books.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -45,7 +46,7 @@ if (serverUrl) {
   url.pathname = `/${databaseName}`;
   books.push({
     name: `Postgres (TEST_DATABASE_URL, database ${databaseName})`,
-    rounds: Math.max(4, Math.round(ROUNDS / 2)),
+    rounds: Number(process.env.KILL_ROUNDS_POSTGRES ?? Math.max(4, Math.round(ROUNDS / 2))),
     candles: 1_500,
     env: async () => {
       const admin = await openDatabase({ url: serverUrl });
@@ -85,14 +86,7 @@ describe.each(books)('kill test on $name: SIGKILL and SIGTERM at random moments,
           `grids:\n  - id: kill1\n    symbol: BTC/USDT\n    lower: ${Math.floor(low * 0.99)}\n    upper: ${Math.ceil(high * 1.01)}\n    levels: 16\n    quantityPerLevel: 0.01\n`,
       );
       const env = {
-        TRADING_MODE: 'live',
-        EXCHANGE_URL: sim.url,
-        EXCHANGE_ID: '',
-        EXCHANGE_API_KEY: `k-${randomBytes(6).toString('hex')}`,
-        EXCHANGE_API_SECRET: `s-${randomBytes(6).toString('hex')}`,
-        EXCHANGE_API_KEY_FILE: '',
-        EXCHANGE_API_SECRET_FILE: '',
-        CONFIRM_LIVE_TRADING: 'yes',
+        ...liveSimEnv(sim.url),
         ...(await book.env()),
       };
       const random = mulberry32(2026);

@@ -7,13 +7,13 @@ import { describe, expect, test } from 'vitest';
 import { GRID_CREATED, JOURNAL_BROKEN, startJournal } from '../../src/actors/grid-rebuild.js';
 import { savedGrid } from '../../src/actors/grid-recovery.js';
 import { startGridRuntime } from '../../src/actors/grid-runtime.js';
-import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import type { JournalAppend } from '../../src/adapters/store/port.js';
 import { createLogger, silentLogger } from '../../src/adapters/telemetry/logger.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
+import { paperExchangeAt50k } from '../support/paper-exchange.js';
 import { until } from '../support/until.js';
 
 const config = parseGridConfig({ id: 'jr', symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01 });
@@ -32,16 +32,6 @@ class FlakyStore extends MemoryStore {
   }
 }
 
-function paperExchange(): PaperExchange {
-  const exchange = new PaperExchange({
-    market: { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 },
-    fees: { maker: 0.001, taker: 0.001 },
-    balance: { base: 0, quote: 10_000 },
-    now: Date.now,
-  });
-  exchange.setPrice(50_000);
-  return exchange;
-}
 
 describe('the journal writer', () => {
   test('entries are written in order, each once, through an outage and a lost answer', async () => {
@@ -86,7 +76,7 @@ describe('the journal writer', () => {
   test('the runtime journals every event the grid receives, in order, without waiting for the store', async () => {
     const store = new FlakyStore();
     store.failures = ['down'];
-    const exchange = paperExchange();
+    const exchange = paperExchangeAt50k();
     const runtime = startGridRuntime({ config, exchange, store, journal: true });
     try {
       runtime.send({ type: 'START', price: 50_000 });
@@ -110,7 +100,7 @@ describe('the journal writer', () => {
 
 describe('recovery of a snapshot of another machine version', () => {
   const snapshotOf = async (store: MemoryStore) => {
-    const exchange = paperExchange();
+    const exchange = paperExchangeAt50k();
     const runtime = startGridRuntime({ config, exchange, store, journal: true });
     runtime.send({ type: 'START', price: 50_000 });
     await until(() => exchange.openOrderCount.buy === 2 && exchange.openOrderCount.sell === 2, 'the grid to rest');

@@ -1,5 +1,6 @@
 // Runs the built CLI (dist/cli/main.js) as a child process, building dist/ first when it is stale.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -202,5 +203,19 @@ export async function startExchangeSim(args: string[], timeoutMs = 10_000): Prom
     port: Number(match[2]),
     get: (endpoint) => request('GET', endpoint),
     post: (endpoint) => request('POST', endpoint),
+  };
+}
+
+/** `btcbot run` in live mode against the simulator at `simUrl`, with throwaway keys and nothing inherited from the caller's exchange settings. */
+export function liveSimEnv(simUrl: string): NodeJS.ProcessEnv {
+  return {
+    TRADING_MODE: 'live',
+    EXCHANGE_URL: simUrl,
+    EXCHANGE_ID: '',
+    EXCHANGE_API_KEY: `k-${randomBytes(6).toString('hex')}`,
+    EXCHANGE_API_SECRET: `s-${randomBytes(6).toString('hex')}`,
+    EXCHANGE_API_KEY_FILE: '',
+    EXCHANGE_API_SECRET_FILE: '',
+    CONFIRM_LIVE_TRADING: 'yes',
   };
 }

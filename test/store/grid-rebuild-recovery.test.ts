@@ -5,20 +5,20 @@
 // machine_version is overwritten, and the next start rebuilds it from the journal: nothing is
 // placed twice, each counter-order is placed once, and the books (grid, store, exchange) agree
 // with a run that was never interrupted. Also the journal's store contract on both backends.
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
 import { GridService, type LiveSession } from '../../src/actors/grid-service.js';
 import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Tick } from '../../src/adapters/exchange/port.js';
-import { openDatabase, type Database } from '../../src/adapters/store/database.js';
+import type { Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { migrate } from '../../src/adapters/store/migrations.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { createLogger } from '../../src/adapters/telemetry/logger.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
+import { storeBackends } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
@@ -70,45 +70,8 @@ const slotIds = (runtime: GridRuntime) =>
     .context.slots.flatMap((slot) => (slot ? [slot.clientOrderId] : []))
     .sort();
 
-interface Backend {
-  readonly name: string;
-  open(): Promise<Database>;
-  cleanUp?(database: Database): Promise<void>;
-}
-
 const temp = useTempDir('btcbot-rebuild-');
-const backends: Backend[] = [{ name: 'embedded PGlite', open: () => openDatabase({ dataDir: temp.path('pglite') }) }];
-const serverUrl = process.env.TEST_DATABASE_URL;
-if (serverUrl) {
-  const schema = `btcbot_rebuild_${randomBytes(4).toString('hex')}`;
-  backends.push({
-    name: `Postgres server (TEST_DATABASE_URL, schema ${schema})`,
-    open: async () => {
-      const admin = await openDatabase({ url: serverUrl });
-      await admin.sql.unsafe(`CREATE SCHEMA ${schema}`);
-      await admin.close();
-      return openDatabase({ url: serverUrl, connection: { search_path: schema } });
-    },
-    cleanUp: async (database) => {
-      await database.sql.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-    },
-  });
-}
-
-describe('the journal on the memory store', () => {
-  test('appended in order, once per (run, seq), numbers exact', async () => {
-    const store = new MemoryStore();
-    await store.appendEvents('g', [{ run: 'a', seq: 0, type: 'START', payload: { price: 0.1 + 0.2 } }]);
-    await store.appendEvents('g', [
-      { run: 'a', seq: 0, type: 'START', payload: { price: 0.1 + 0.2 } },
-      { run: 'a', seq: 1, type: 'PAUSE', payload: {} },
-    ]);
-    expect(await store.journal('g')).toEqual([
-      { type: 'START', payload: { price: 0.30000000000000004 } },
-      { type: 'PAUSE', payload: {} },
-    ]);
-  });
-});
+const backends = storeBackends(temp.path('pglite'), 'btcbot_rebuild');
 
 for (const backend of backends) {
   describe(`rebuild from the journal, PostgresStore on ${backend.name}`, () => {

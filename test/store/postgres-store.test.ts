@@ -1,7 +1,6 @@
 // The Postgres store on both backends: the embedded PGlite (always) and a real Postgres server
 // when TEST_DATABASE_URL is set (CI sets it; each run gets its own schema, dropped afterwards).
 // The StorePort contract is checked on the memory store too, so the two cannot drift apart.
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { openDatabase, type Database } from '../../src/adapters/store/database.js';
@@ -11,6 +10,7 @@ import type { StorePort } from '../../src/adapters/store/port.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import type { Fill, OrderIntent } from '../../src/domain/trading.js';
+import { storeBackends } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const grid = parseGridConfig({ id: 'g1', symbol: 'BTC/USDT', lower: 90_000, upper: 110_000, levels: 5, quantityPerLevel: 0.001 });
@@ -61,32 +61,8 @@ function describeStoreContract(name: string, makeStore: () => Promise<StorePort>
 
 describeStoreContract('MemoryStore', async () => new MemoryStore());
 
-interface Backend {
-  readonly name: string;
-  open(): Promise<Database>;
-  cleanUp?(database: Database): Promise<void>;
-}
-
 const temp = useTempDir('btcbot-store-');
-const backends: Backend[] = [{ name: 'embedded PGlite', open: () => openDatabase({ dataDir: temp.path('pglite') }) }];
-const serverUrl = process.env.TEST_DATABASE_URL;
-if (serverUrl) {
-  const schema = `btcbot_test_${randomBytes(4).toString('hex')}`;
-  backends.push({
-    name: `Postgres server (TEST_DATABASE_URL, schema ${schema})`,
-    open: async () => {
-      const admin = await openDatabase({ url: serverUrl });
-      await admin.sql.unsafe(`CREATE SCHEMA ${schema}`);
-      await admin.close();
-      return openDatabase({ url: serverUrl, connection: { search_path: schema } });
-    },
-    cleanUp: async (database) => {
-      await database.sql.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-    },
-  });
-} else {
-  console.warn('SKIP: TEST_DATABASE_URL is not set: the store tests run on the embedded PGlite only');
-}
+const backends = storeBackends(temp.path('pglite'), 'btcbot_test');
 
 for (const backend of backends) {
   describe(`PostgresStore on ${backend.name}`, () => {

@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startGridRuntime } from '../../src/actors/grid-runtime.js';
-import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import { migrate } from '../../src/adapters/store/migrations.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { storeErrorOf } from '../../src/adapters/store/store-errors.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { startCuttableProxy } from '../support/cuttable-proxy.js';
+import { paperExchangeAt50k } from '../support/paper-exchange.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
@@ -92,13 +92,7 @@ describe.each(backends)('a database outage mid-run, on $name', (backend) => {
     const config = parseGridConfig({ id: 'out', symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01 });
     await store.registerGrid(config);
 
-    const exchange = new PaperExchange({
-      market: { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 },
-      fees: { maker: 0.001, taker: 0.001 },
-      balance: { base: 0, quote: 10_000 },
-      now: Date.now,
-    });
-    exchange.setPrice(50_000);
+    const exchange = paperExchangeAt50k();
     const runtime = startGridRuntime({ config, exchange, store });
     cleanups.push(() => runtime.stop());
     runtime.actor.send({ type: 'START', price: 50_000 });

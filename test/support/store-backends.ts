@@ -1,0 +1,34 @@
+// The databases the store's tests run on: the embedded PGlite always, and the Postgres server of
+// TEST_DATABASE_URL when it is set (CI sets it), in a schema of its own dropped afterwards.
+import { randomBytes } from 'node:crypto';
+import { openDatabase, type Database } from '../../src/adapters/store/database.js';
+
+export interface StoreBackend {
+  readonly name: string;
+  open(): Promise<Database>;
+  cleanUp?(database: Database): Promise<void>;
+}
+
+/** `pgliteDir` holds the embedded database; `schemaPrefix` names the server schema (a random suffix is added). */
+export function storeBackends(pgliteDir: string, schemaPrefix: string): StoreBackend[] {
+  const backends: StoreBackend[] = [{ name: 'embedded PGlite', open: () => openDatabase({ dataDir: pgliteDir }) }];
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    console.warn('SKIP: TEST_DATABASE_URL is not set: the store tests run on the embedded PGlite only');
+    return backends;
+  }
+  const schema = `${schemaPrefix}_${randomBytes(4).toString('hex')}`;
+  backends.push({
+    name: `Postgres server (TEST_DATABASE_URL, schema ${schema})`,
+    open: async () => {
+      const admin = await openDatabase({ url: serverUrl });
+      await admin.sql.unsafe(`CREATE SCHEMA ${schema}`);
+      await admin.close();
+      return openDatabase({ url: serverUrl, connection: { search_path: schema } });
+    },
+    cleanUp: async (database) => {
+      await database.sql.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    },
+  });
+  return backends;
+}
