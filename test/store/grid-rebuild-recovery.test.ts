@@ -71,7 +71,7 @@ const slotIds = (runtime: GridRuntime) =>
     .sort();
 
 const temp = useTempDir('btcbot-rebuild-');
-const backends = storeBackends(temp.path('pglite'), 'btcbot_rebuild');
+const backends = storeBackends(() => temp.path('pglite'), 'btcbot_rebuild');
 
 for (const backend of backends) {
   describe(`rebuild from the journal, PostgresStore on ${backend.name}`, () => {

@@ -62,7 +62,7 @@ function describeStoreContract(name: string, makeStore: () => Promise<StorePort>
 describeStoreContract('MemoryStore', async () => new MemoryStore());
 
 const temp = useTempDir('btcbot-store-');
-const backends = storeBackends(temp.path('pglite'), 'btcbot_test');
+const backends = storeBackends(() => temp.path('pglite'), 'btcbot_test');
 
 for (const backend of backends) {
   describe(`PostgresStore on ${backend.name}`, () => {

@@ -9,9 +9,12 @@ export interface StoreBackend {
   cleanUp?(database: Database): Promise<void>;
 }
 
-/** `pgliteDir` holds the embedded database; `schemaPrefix` names the server schema (a random suffix is added). */
-export function storeBackends(pgliteDir: string, schemaPrefix: string): StoreBackend[] {
-  const backends: StoreBackend[] = [{ name: 'embedded PGlite', open: () => openDatabase({ dataDir: pgliteDir }) }];
+/**
+ * `pgliteDir()` holds the embedded database (asked when it is opened: a useTempDir path exists only
+ * once its beforeAll ran); `schemaPrefix` names the server schema (a random suffix is added).
+ */
+export function storeBackends(pgliteDir: () => string, schemaPrefix: string): StoreBackend[] {
+  const backends: StoreBackend[] = [{ name: 'embedded PGlite', open: () => openDatabase({ dataDir: pgliteDir() }) }];
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
     console.warn('SKIP: TEST_DATABASE_URL is not set: the store tests run on the embedded PGlite only');
