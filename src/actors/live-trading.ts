@@ -19,7 +19,7 @@
 // configured `market` first (the exchange's are the ones it enforces; a difference is logged).
 // A grid whose first launch fails (a user error: leftover orders, no funds) stops the run with its
 // message. On stop the orders stay resting (recovered at the next start), or with
-// shutdown.cancelOrders they are cancelled first, within 5 s.
+// shutdown.cancelOrders they are cancelled first, within 4 s.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketInfo } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
@@ -73,14 +73,14 @@ export interface LiveTradingOptions {
   readonly statusIntervalMs?: number;
   /** Told of each grid runtime once it trades (after each restart too). */
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
-  /** On stop, cancel every grid's orders first (capped at 5 s in all), instead of leaving them resting. */
+  /** On stop, cancel every grid's orders first (capped at 4 s in all), instead of leaving them resting. */
   readonly cancelOrdersOnStop?: boolean;
   /** Makes a grid's actors (tests wrap it to crash one). */
   readonly startRuntime?: typeof startGridRuntime;
 }
 
-const CANCEL_ON_STOP_MS = 5_000;
-const SETTLE_ON_STOP_MS = 2_000;
+const CANCEL_ON_STOP_MS = 4_000;
+const SETTLE_ON_STOP_MS = 1_500;
 
 /** The current incarnation of each child of the tree, for the grids, /health and the status line. */
 interface Incarnations {
@@ -159,7 +159,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       clearInterval(statusTimer);
     }
     if (options.cancelOrdersOnStop && gaveUp === undefined) {
-      // Docker waits 10 s before SIGKILL: the cancels get 5 s, whatever is left stays resting (and is recovered).
+      // Docker waits 10 s before SIGKILL: the cancels get 4 s, whatever is left stays resting (and is recovered).
       const deadline = Date.now() + CANCEL_ON_STOP_MS;
       for (const [grid, service] of now.grids) {
         const done = await service.cancelOrders(Math.max(0, deadline - Date.now()));
@@ -176,7 +176,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     root.stop();
     unregister();
     untrack?.();
-    // The grids' last writes (snapshots, journal) and the sessions' sockets, for 2 s at most: a
+    // The grids' last writes (snapshots, journal) and the sessions' sockets, for 1.5 s at most: a
     // write the store cannot take now is recovered at the next start (the exchange keeps the truth).
     const settled = Promise.all([...[...now.grids.values()].map((service) => service.settled()), ...now.closing]);
     await Promise.race([settled, sleep(SETTLE_ON_STOP_MS, undefined, { ref: false })]);

@@ -3,8 +3,8 @@
 //
 // Graceful shutdown, within 8 s (Docker's default stop timeout is 10 s): a first signal stops new
 // intents (the actors stop), lets the store's last writes finish, cancels the orders first if
-// shutdown.cancelOrders says so (5 s at most) or leaves them resting, logs each grid's report,
-// flushes telemetry (1.5 s at most) and exits 0. A second signal exits at once (130). A shutdown
+// shutdown.cancelOrders says so (4 s at most) or leaves them resting, logs each grid's report,
+// flushes telemetry (1 s at most) and exits 0. A second signal exits at once (130). A shutdown
 // still not done after 7.5 s exits 1 with a warning: what was cut short is recovered at the next
 // start, as after a crash.
 import { HealthBoard } from '../actors/health.js';
@@ -116,7 +116,7 @@ async function serveEndpoints(config: ServiceConfig, health: HealthBoard, teleme
 /** A shutdown still under way this long after the first signal is cut short (Docker kills at 10 s). */
 const SHUTDOWN_DEADLINE_MS = 7_500;
 /** The longest the last spans may take to reach the collector on stop. */
-const TELEMETRY_FLUSH_MS = 1_500;
+const TELEMETRY_FLUSH_MS = 1_000;
 
 /**
  * Ends the process shortly after run() returns or throws, unless it ends by itself first.

@@ -87,7 +87,7 @@ export interface ServiceConfig {
    * the embedded PGlite in `dataDir` (env DATA_DIR).
    */
   readonly database: { readonly url?: string; readonly dataDir: string };
-  /** On SIGTERM / SIGINT: leave the grids' orders resting (default), or cancel them first (capped at 5 s). */
+  /** On SIGTERM / SIGINT: leave the grids' orders resting (default), or cancel them first (capped at 4 s). */
   readonly shutdown: { readonly cancelOrders: boolean };
   /** /health and /metrics: loopback by default (Docker sets HTTP_HOST=0.0.0.0); port 0 takes any free port. */
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
