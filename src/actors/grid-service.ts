@@ -136,13 +136,17 @@ export class GridService implements ChildRef {
     if (runtime === undefined) return { healthy: false, state: 'recovering', reason: 'starting: reconciling with the exchange before it trades' };
     const { value, context } = runtime.actor.getSnapshot();
     const state = lifecycleState(value);
-    let waitingForStore = 0;
-    for (const order of runtime.orders.values()) if (order.getSnapshot().value === 'recordBackoff') waitingForStore++;
+    // The order actors by state (open, submitted, inFlight, recordBackoff: waiting for the store...).
+    const orders: Record<string, number> = {};
+    for (const order of runtime.orders.values()) {
+      const state = String(order.getSnapshot().value);
+      orders[state] = (orders[state] ?? 0) + 1;
+    }
     const detail = {
       openOrders: context.slots.filter((slot) => slot !== null).length,
+      orders,
       fills: context.stats.buyFills + context.stats.sellFills,
       roundTrips: context.stats.roundTrips,
-      ...(waitingForStore === 0 ? {} : { ordersWaitingForTheStore: waitingForStore }),
       lastPrice: this.lastPrice,
     };
     if (state === 'ERROR') return { healthy: false, state, reason: context.error ?? 'the grid is in ERROR', detail };

@@ -94,7 +94,7 @@ describe('live trading under supervision', () => {
     await until(() => open(sim).length === 4, 'the grid to rest');
     const placed = sim.exchange.allOrders().length;
 
-    expect(health.report()).toMatchObject({ status: 'healthy', parts: { 'grid:sup': { state: 'ACTIVE', detail: { openOrders: 4 } }, exchange: { healthy: true } } });
+    expect(health.report()).toMatchObject({ status: 'healthy', parts: { 'grid:sup': { state: 'ACTIVE', detail: { openOrders: 4, orders: { open: 4 } } }, exchange: { healthy: true } } });
     runtimes[0]!.crash(new Error('boom: a bug in an action'));
     await until(() => logs.some((line) => line['msg'] === 'grid recovered: reconciled with the exchange, trading'), 'the recovery', 15_000);
     expect(restarts).toMatchObject([{ supervisor: 'grids', child: 'sup', systemId: 'grid:sup', restarts: 1, error: expect.stringContaining('boom') }]);
