@@ -5,7 +5,7 @@
 // machine_version is overwritten, and the next start rebuilds it from the journal: nothing is
 // placed twice, each counter-order is placed once, and the books (grid, store, exchange) agree
 // with a run that was never interrupted. Also the journal's store contract on both backends.
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
 import { GridService, type LiveSession } from '../../src/actors/grid-service.js';
@@ -13,12 +13,11 @@ import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Tick } from '../../src/adapters/exchange/port.js';
 import type { Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
-import { migrate } from '../../src/adapters/store/migrations.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { createLogger } from '../../src/adapters/telemetry/logger.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
-import { storeBackends } from '../support/store-backends.js';
+import { storeBackends, useMigratedStore } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
@@ -77,20 +76,7 @@ for (const backend of backends) {
   describe(`rebuild from the journal, PostgresStore on ${backend.name}`, () => {
     let database: Database;
     let store: PostgresStore;
-    beforeAll(async () => {
-      database = await backend.open();
-      await migrate(database.sql);
-      store = new PostgresStore(database.sql);
-    }, 60_000);
-    afterAll(async () => {
-      if (!database) return;
-      await backend.cleanUp?.(database);
-      await database.close();
-    });
-    beforeEach(async () => {
-      await database.sql`TRUNCATE fills, orders, events, pnl_snapshots, balance_snapshots, grids`;
-      await store.registerGrid(config);
-    });
+    useMigratedStore(backend, config, (opened) => ({ database, store } = opened));
 
     test('the journal: appended in order (batches too), once per (run, seq), numbers and payloads exact', async () => {
       const intent = { clientOrderId: 'bbrb_1b1', symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 49_000.1, amount: 1e-7, level: 1 };

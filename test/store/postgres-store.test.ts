@@ -2,7 +2,7 @@
 // when TEST_DATABASE_URL is set (CI sets it; each run gets its own schema, dropped afterwards).
 // The StorePort contract is checked on the memory store too, so the two cannot drift apart.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 import { openDatabase, type Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { migrate, readMigrations } from '../../src/adapters/store/migrations.js';
@@ -10,7 +10,7 @@ import type { StorePort } from '../../src/adapters/store/port.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import type { Fill, OrderIntent } from '../../src/domain/trading.js';
-import { storeBackends } from '../support/store-backends.js';
+import { storeBackends, useMigratedStore } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const grid = parseGridConfig({ id: 'g1', symbol: 'BTC/USDT', lower: 90_000, upper: 110_000, levels: 5, quantityPerLevel: 0.001 });
@@ -68,19 +68,11 @@ for (const backend of backends) {
   describe(`PostgresStore on ${backend.name}`, () => {
     let database: Database;
     let store: PostgresStore;
-    beforeAll(async () => {
-      database = await backend.open();
-      expect(await migrate(database.sql)).toEqual(readMigrations().map((m) => m.version));
-      store = new PostgresStore(database.sql);
-    }, 60_000);
-    afterAll(async () => {
-      if (!database) return;
-      await backend.cleanUp?.(database);
-      await database.close();
-    });
-    beforeEach(async () => {
-      await database.sql`TRUNCATE fills, orders, events, pnl_snapshots, balance_snapshots, grids`;
-      await store.registerGrid(grid);
+    let applied: number[];
+    useMigratedStore(backend, grid, (opened) => ({ database, store, applied } = opened));
+
+    test('a new database gets every migration', () => {
+      expect(applied).toEqual(readMigrations().map((m) => m.version));
     });
 
     describeStoreContract('(same database)', async () => store);
