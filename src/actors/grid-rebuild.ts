@@ -175,6 +175,9 @@ export function rebuildFromJournal(journal: readonly JournalEntry[]): RebuiltGri
   actor.start();
   for (const entry of journal.slice(from + 1)) {
     const event = { ...entry.payload, type: entry.type } as GridEvent;
+    // An order ends once: a recovery that re-derived an outcome the journal already had (the saved
+    // snapshot was behind the journal) journals it again, and that second one is not replayed.
+    if ('intent' in event && !live.has(event.intent.clientOrderId)) continue;
     actor.send(event);
     if ('intent' in event) live.delete(event.intent.clientOrderId);
   }

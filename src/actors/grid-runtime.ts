@@ -64,11 +64,16 @@ async function recordAck(store: StorePort, clientOrderId: string, order: Exchang
   await store.recordOrderUpdate(clientOrderId, { status, ...(order.id ? { exchangeOrderId: order.id } : {}) });
 }
 
-/** The order machine with its effects bound to this grid's store and exchange. */
-function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort) {
+/**
+ * The order machine with its effects bound to this grid's store and exchange. `journaled` settles
+ * once the grid's journal holds every event so far: an intent is stored (and the order sent) only
+ * after the events that led to it, so a rebuild from the journal knows every order on the exchange.
+ */
+function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort, journaled: () => Promise<void>) {
   return orderMachine.provide({
     actors: {
       recordIntent: fromPromise<IntentRecord, OrderIntent>(async ({ input }) => {
+        await journaled();
         try {
           return (await store.recordIntent(gridId, input)) ? 'new' : 'known';
         } catch (error) {
@@ -117,9 +122,6 @@ export interface GridRuntime {
 export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   const { config, exchange, store } = options;
   const logger = options.logger ?? silentLogger;
-  const timeline = options.clock;
-  // The orders' deadlines on the runtime's clock, so that they agree with its timers.
-  const orderLogic = timeline ? orderLogicFor(config.id, exchange, store).provide(orderClock(() => timeline.now())) : orderLogicFor(config.id, exchange, store);
   const clock = options.clock ? { clock: options.clock } : {};
   const actor = createActor(gridMachine, {
     input: { config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) },
@@ -130,6 +132,10 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   const journal = options.journal ? startJournal(config.id, store, logger) : undefined;
   // A grid that starts with no saved state is born here: its journal starts with its input.
   if (journal && !options.snapshot) journal.created({ config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) });
+  const journaled = (): Promise<void> => journal?.flushed() ?? Promise.resolve();
+  const timeline = options.clock;
+  // The orders' deadlines on the runtime's clock, so that they agree with its timers.
+  const orderLogic = timeline ? orderLogicFor(config.id, exchange, store, journaled).provide(orderClock(() => timeline.now())) : orderLogicFor(config.id, exchange, store, journaled);
   /** The one way in for the grid's events: journaled in the order the grid receives them, then sent. */
   const send = (event: GridEvent): void => {
     // A failed or stopped actor drops events: they are not part of its history.
@@ -265,7 +271,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     actor,
     orders,
     send,
-    journalFlushed: () => journal?.flushed() ?? Promise.resolve(),
+    journalFlushed: journaled,
     persist() {
       const persisted: Record<string, Snapshot<unknown>> = {};
       for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();

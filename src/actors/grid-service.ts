@@ -27,6 +27,7 @@ import { planStart, reachedTrigger } from '../machines/grid-math.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
 import type { SessionStatus } from './exchange-session.js';
 import { lifecycleState, type PartHealth } from './health.js';
+import type { RestartOrder } from './grid-rebuild.js';
 import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
 import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
 import type { ChildRef } from './supervisor.js';
@@ -182,6 +183,7 @@ export class GridService implements ChildRef {
     const saved = await savedGrid(config, store, logger);
     const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
     if (saved === undefined) refuseLeftoverOrders(config, openOrders);
+    else if (saved.restartOrders !== undefined) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
     const { price: startPrice } = await session.firstTick(config.symbol, signal);
     if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
     if (this.stopped) return;
@@ -258,8 +260,13 @@ export async function retryRetryable<T>(request: () => Promise<T>, what: string,
 }
 
 /** Saves the grid's persisted actors, its lifecycle state and the machine version that wrote them. */
-function saveGrid(config: GridConfig, runtime: GridRuntime, store: StorePort): Promise<void> {
-  return store.saveGridSnapshot(config.id, JSON.stringify(runtime.actor.getSnapshot().value), runtime.persist(), GRID_MACHINE_VERSION);
+async function saveGrid(config: GridConfig, runtime: GridRuntime, store: StorePort): Promise<void> {
+  const state = JSON.stringify(runtime.actor.getSnapshot().value);
+  const snapshot = runtime.persist();
+  // Never ahead of the journal: a snapshot holding an event the journal lost would make the
+  // journal's later entries follow a gap (a rebuild from it would go wrong).
+  await runtime.journalFlushed();
+  await store.saveGridSnapshot(config.id, state, snapshot, GRID_MACHINE_VERSION);
 }
 
 /**
@@ -316,6 +323,25 @@ function refuseLeftoverOrders(config: GridConfig, openOrders: readonly ExchangeO
     `grid ${config.id}: ${leftovers.length} open order(s) of an earlier run are on the exchange (${sample.join('; ')}${leftovers.length > 3 ? '; ...' : ''}), ` +
       `but the grid has no saved state in this database (a new or another DATABASE_URL / DATA_DIR?), so they cannot be adopted: ` +
       `point the bot at the database of that run, or cancel them on the exchange, or give the grid a new id.`,
+  );
+}
+
+/**
+ * A grid rebuilt from its journal must know every order of its own on the exchange: every order
+ * is sent after the journal holds the events that led to it, so one it does not know means the
+ * journal lost events (a crash's lost tail, say) and the rebuilt grid is not the one that ran.
+ * Trading on would place a second order at a level that has one: refused, nothing touched.
+ */
+function refuseDivergentRebuild(config: GridConfig, restartOrders: readonly RestartOrder[], openOrders: readonly ExchangeOrder[]): void {
+  const known = new Set(restartOrders.map((order) => order.input.intent.clientOrderId));
+  const prefix = `bb${config.id}_`;
+  const unknown = openOrders.filter((order) => order.clientOrderId.startsWith(prefix) && !known.has(order.clientOrderId));
+  if (unknown.length === 0) return;
+  const sample = unknown.slice(0, 3).map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
+  throw new ConfigError(
+    `grid ${config.id}: rebuilt from its event journal, but ${unknown.length} of its open order(s) on the exchange are not in the rebuilt grid (${sample.join('; ')}${unknown.length > 3 ? '; ...' : ''}): ` +
+      'the journal is missing events, so trading on could place a second order at a level. Run the build that wrote the saved state until the grid is stopped, ' +
+      'or cancel the grid\'s orders on the exchange and give the grid a new id.',
   );
 }
 

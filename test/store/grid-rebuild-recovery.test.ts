@@ -9,27 +9,23 @@ import { describe, expect, test } from 'vitest';
 import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
 import { GridService, type LiveSession } from '../../src/actors/grid-service.js';
-import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
+import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Tick } from '../../src/adapters/exchange/port.js';
 import type { Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
-import { createLogger } from '../../src/adapters/telemetry/logger.js';
+import { createLogger, silentLogger } from '../../src/adapters/telemetry/logger.js';
+import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
+import { paperExchangeAt50k } from '../support/paper-exchange.js';
 import { storeBackends, useMigratedStore } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
 // Levels 48,000 49,000 50,000 51,000 52,000; started at 50,000: buys at 48k and 49k, sells at 51k and 52k.
 const config = parseGridConfig({ id: 'rb', symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01 });
-const market = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', priceStep: 0.01, amountStep: 0.00001, minNotional: 5 };
 
-function paperExchange(): PaperExchange {
-  const exchange = new PaperExchange({ market, fees: { maker: 0.001, taker: 0.001 }, balance: { base: 0, quote: 10_000 }, now: Date.now });
-  exchange.setPrice(50_000);
-  return exchange;
-}
 
 /** The paper exchange as the live session: every order the grid sends is counted (a second send of a client id would show). */
 function sessionOn(exchange: PaperExchange): { session: LiveSession; sent: string[] } {
@@ -92,8 +88,35 @@ for (const backend of backends) {
       expect(await store.journal('other')).toEqual([]);
     });
 
+    test('a journal that lost events is not rebuilt from: an order of the grid on the exchange it does not know refuses the start, nothing is sent', async () => {
+      const exchange = paperExchangeAt50k();
+      const { session, sent } = sessionOn(exchange);
+      const start = (): GridService => {
+        const service = new GridService({ config, session, store, logger: silentLogger, signal: new AbortController().signal });
+        service.start();
+        return service;
+      };
+      const first = start();
+      await first.ready;
+      await until(() => openIds(exchange).length === 4, 'the grid to rest', 20_000);
+      // The buy at 49,000 fills: its counter-sell at 50,000 goes out.
+      while (exchange.step(48_500));
+      await until(() => exchange.openOrderCount.sell === 3, 'the counter-sell', 20_000);
+      first.stop();
+      await first.settled();
+      // The journal loses that fill (as a crash's lost tail would), and the build changes.
+      await database.sql`DELETE FROM events WHERE id = (SELECT max(id) FROM events WHERE grid_id = 'rb' AND type = 'ORDER.FILLED')`;
+      await database.sql`UPDATE grids SET machine_version = ${GRID_MACHINE_VERSION + 1} WHERE id = 'rb'`;
+      const placedBefore = sent.length;
+      const second = start();
+      await expect(second.ready).rejects.toThrow(ConfigError);
+      await expect(second.ready).rejects.toThrow(/grid rb: rebuilt from its event journal, but 1 of its open order\(s\) on the exchange are not in the rebuilt grid \(bbrb_2s\d+ sell 0\.01 @ 50000\)/);
+      expect(sent.length).toBe(placedBefore);
+      second.stop();
+    }, 60_000);
+
     test('a snapshot of another machine version: rebuilt from the journal, nothing placed twice, counter-orders once, books agree', async () => {
-      const exchange = paperExchange();
+      const exchange = paperExchangeAt50k();
       const { session, sent } = sessionOn(exchange);
       const logs: Array<Record<string, unknown>> = [];
       const logger = createLogger({ format: 'json', level: 'info', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -106,7 +129,7 @@ for (const backend of backends) {
       };
 
       // A run that was never interrupted, on its own exchange, walks the same prices.
-      const reference = paperExchange();
+      const reference = paperExchangeAt50k();
       const referenceRuntime = startGridRuntime({ config, exchange: reference, store: new MemoryStore() });
       referenceRuntime.send({ type: 'START', price: 50_000 });
       const walk = async (target: number, settled: () => boolean, what: string): Promise<void> => {
