@@ -95,8 +95,8 @@ export async function run(args: string[]): Promise<number> {
     for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
     return 0;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    // The signal handlers stay until the process ends: a second signal that comes after the run
+    // ended (while telemetry flushes, say) still exits at once with 130, not killed by the signal.
     await http?.close();
     const flushed = await telemetry.shutdown(TELEMETRY_FLUSH_MS);
     if (flushed === 'flushed') logger.debug({}, 'telemetry flushed');
