@@ -55,6 +55,8 @@ export interface ExchangeSessionOptions {
   /** Use the WebSocket watches where the exchange has them (default true); false polls REST only. */
   readonly streams?: boolean;
   readonly now?: () => number;
+  /** No price at all (stream or REST) for this long makes the session unhealthy on /health (ms, default 60,000). */
+  readonly noPriceUnhealthyAfterMs?: number;
 }
 
 /** What /health and the logs say about the stream. */
@@ -96,6 +98,8 @@ export class ExchangeSession implements ExchangePort {
   private catchingUp: Promise<void> | undefined;
   private lastState: SessionStatus['state'] = 'disconnected';
   private readonly failureListeners = new Set<(error: unknown) => void>();
+  /** When a price last arrived, by our clock (the session's start until the first one). */
+  private lastPriceAt = 0;
 
   constructor(private readonly options: ExchangeSessionOptions) {
     this.exchange = options.exchange;
@@ -127,6 +131,7 @@ export class ExchangeSession implements ExchangePort {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lastPriceAt = this.now();
     if (this.connection === undefined) {
       const why = this.options.streams === false ? 'streams are turned off (exchange.streams: false)' : 'this exchange has no WebSocket streams in ccxt';
       this.logger.warn({ exchange: this.exchange.exchangeId }, `${why}: polling REST only`);
@@ -180,6 +185,11 @@ export class ExchangeSession implements ExchangePort {
     const { state, lastError, attempt, lastTickAt } = this.status();
     const detail = { attempt, lastTickAt: lastTickAt === null ? null : new Date(lastTickAt).toISOString(), ...(lastError === null ? {} : { lastError }) };
     if (state === 'failed') return { healthy: false, state, reason: `the exchange connection gave up (${lastError}): fix it and restart, or the operator's retry`, detail };
+    // Reconnecting is fine while REST polling brings prices; no price at all for a minute is not.
+    const silentMs = this.now() - this.lastPriceAt;
+    if (this.running && silentMs > (this.options.noPriceUnhealthyAfterMs ?? 60_000)) {
+      return { healthy: false, state, reason: `no price from the exchange for ${Math.round(silentMs / 1000)} s (stream ${state}${lastError === null ? '' : `: ${lastError}`}; REST polling gets none either)`, detail };
+    }
     return { healthy: true, state, detail };
   }
 
@@ -269,6 +279,7 @@ export class ExchangeSession implements ExchangePort {
   }
 
   private deliverTick(tick: Tick): void {
+    this.lastPriceAt = this.now();
     this.lastTicks.set(tick.symbol, tick);
     for (const listener of this.tickListeners) listener(tick);
   }

@@ -108,6 +108,21 @@ describe('ExchangeSession', () => {
     await until(() => session.status().state === 'connected', 'connected again');
   });
 
+  test('/health: healthy while prices come (stream or REST); no price at all for noPriceUnhealthyAfterMs is unhealthy, and healthy again with the next one', async () => {
+    const exchange = new FakeStreamingExchange();
+    const { session } = startSession(exchange, { noPriceUnhealthyAfterMs: 150, pollIntervalMs: 10_000 });
+    expect(session.health()).toMatchObject({ healthy: true });
+    await until(() => exchange.watching.ticks === 1, 'the ticker watch');
+    exchange.pushTick(101);
+    await until(() => session.status().state === 'connected', 'connected');
+    expect(session.health()).toMatchObject({ healthy: true, state: 'connected' });
+    await until(() => !session.health().healthy, 'no price for 150 ms', 2_000);
+    expect(session.health().reason).toMatch(/^no price from the exchange for \d+ s \(stream connected; REST polling gets none either\)$/);
+    await until(() => exchange.watching.ticks === 1, 'the ticker watch again');
+    exchange.pushTick(102);
+    await until(() => session.health().healthy, 'healthy with the next price');
+  });
+
   test('no first tick within the connect timeout fails the attempt, and it is retried', async () => {
     const exchange = new FakeStreamingExchange();
     const { session } = startSession(exchange, { connectTimeoutMs: 50 });
