@@ -215,6 +215,7 @@ export class ExchangeSession implements ExchangePort {
   firstTick(symbol: string, signal?: AbortSignal): Promise<Tick> {
     const known = this.lastTicks.get(symbol);
     if (known) return Promise.resolve(known);
+    if (signal?.aborted) return Promise.reject(new Error(`stopped before the first ${symbol} price arrived`));
     return new Promise<Tick>((resolve, reject) => {
       const unsubscribe = this.onTick((tick) => {
         if (tick.symbol !== symbol) return;

@@ -186,7 +186,8 @@ export class GridService implements ChildRef {
     else if (saved.restartOrders !== undefined) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
     const { price: startPrice } = await session.firstTick(config.symbol, signal);
     if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
-    if (this.stopped) return;
+    // Stopped (or the process signalled) while starting: no actor starts, nothing is sent.
+    if (this.stopped || signal.aborted) return;
     const recoveryStarted = performance.now();
     const runtime = (this.options.startRuntime ?? startGridRuntime)({
       config,

@@ -94,6 +94,8 @@ interface Incarnations {
 /** Starts the actor tree, runs until `signal` aborts, stops it (orders stay resting, or are cancelled) and reports. */
 export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
   const { logger, signal } = options;
+  // Signalled while the process was starting: nothing starts (no intent after the signal).
+  if (signal.aborted) return new Map();
   const configs: GridConfig[] = [];
   for (const grid of options.grids) {
     const market = await retryRetryable(() => options.loadMarket(grid.symbol), `${grid.id}: market`, logger, signal);
@@ -142,7 +144,9 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   const unregister = registerHealth(options.health, configs, now, options.pingStore !== undefined, () => root.status(), () => gaveUp);
   try {
     // The first launches: a failure here is the user's to fix (or the exchange's): it ends the run.
-    for (const config of configs) await now.grids.get(config.id)!.ready;
+    // A signal meanwhile does not wait for them (a recovery can take seconds): the shutdown begins.
+    const stopped = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    await Promise.race([Promise.all(configs.map((config) => now.grids.get(config.id)!.ready)), stopped]);
     const logStatus = (): void => {
       const stream = now.session?.status();
       for (const [grid, service] of now.grids) {
@@ -154,7 +158,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     };
     const statusTimer = setInterval(logStatus, options.statusIntervalMs ?? 60_000);
     try {
-      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      await stopped;
     } finally {
       clearInterval(statusTimer);
     }

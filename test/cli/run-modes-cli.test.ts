@@ -200,6 +200,18 @@ describe('btcbot run in live mode against the simulator', () => {
     }
   });
 
+  test('SIGTERM during start-up: the start stops there, nothing is placed, exit 0 within 8 s', async () => {
+    const bot = spawnCli(['run', '--config', gridFile('early.yaml', 'early1')], { ...liveEnv(sim.url), DATA_DIR: tmp.path('data-early') });
+    await bot.waitFor((line) => line.msg.includes('LIVE TRADING'), 'the LIVE banner');
+    bot.terminate();
+    const { code, ms } = await bot.exited;
+    expect(code, bot.output().slice(-2_000)).toBe(0);
+    expect(ms).toBeLessThan(8_000); // a new embedded database's initdb (~4.5 s) is not cut short
+    expect(bot.lines.some((line) => line.msg.startsWith('shutdown is taking too long'))).toBe(false);
+    expect(await sim.get<SimOrder[]>('/__sim/orders')).toEqual([]);
+    expect(bot.lines.some((line) => line.msg === 'grid started on the exchange')).toBe(false);
+  });
+
   test("a second run on another database refuses to start over the first run's resting orders (exit 2) and places nothing", async () => {
     const before = await sim.get<SimOrder[]>('/__sim/orders');
     const leftovers = Object.keys(resting(before)).filter((id) => id.startsWith('bblive1_'));
