@@ -94,6 +94,9 @@ describe('live trading under supervision', () => {
     await until(() => open(sim).length === 4, 'the grid to rest');
     const placed = sim.exchange.allOrders().length;
 
+    // The exchange shows the orders before the grid has every ack: wait for the order actors to be open.
+    const orderStates = () => (health.report().parts['grid:sup']?.detail as { orders?: Record<string, number> } | undefined)?.orders;
+    await until(() => orderStates()?.['open'] === 4, 'the order actors to be open');
     expect(health.report()).toMatchObject({ status: 'healthy', parts: { 'grid:sup': { state: 'ACTIVE', detail: { openOrders: 4, orders: { open: 4 } } }, exchange: { healthy: true } } });
     runtimes[0]!.crash(new Error('boom: a bug in an action'));
     await until(() => logs.some((line) => line['msg'] === 'grid recovered: reconciled with the exchange, trading'), 'the recovery', 15_000);
