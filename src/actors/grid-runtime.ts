@@ -8,7 +8,8 @@
 //   order actor by client order id.
 // - Every event for the grid goes through `send` (commands from the service, order outcomes from
 //   here): with `journal`, it is queued for the grid's event journal first (grid-rebuild.ts), then
-//   sent; the trading path never waits for the journal.
+//   sent. The grid never waits for the journal; an order's intent is stored (and the order sent)
+//   only once the journal holds the events before it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';

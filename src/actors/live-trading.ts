@@ -27,7 +27,6 @@ import type { Logger } from '../adapters/telemetry/logger.js';
 import type { GridConfig } from '../config/grid-config.js';
 import type { BackoffOptions } from '../machines/exchange-connection.machine.js';
 import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../machines/supervisor.machine.js';
-import type { SessionStatus } from './exchange-session.js';
 import type { startGridRuntime, GridRuntime } from './grid-runtime.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
 import type { HealthBoard, PartHealth } from './health.js';
@@ -40,7 +39,6 @@ export type { LiveGridReport, LiveSession } from './grid-service.js';
 export interface SupervisedSession extends LiveSession {
   start(): void;
   stop(): Promise<void>;
-  status(): SessionStatus;
   health(): PartHealth;
   /** Told when the session fails (its connection actor): the supervisor restarts it. */
   onFailure(listener: (error: unknown) => void): () => void;
