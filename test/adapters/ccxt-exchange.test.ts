@@ -14,6 +14,9 @@ import { ExchangeError } from '../../src/adapters/exchange/port.js';
 import { hasShared, sharedSkipReason } from '../shared.js';
 import { FakeHttp, recordedRequest, recordedResponse, tickSizeMarkets, type ExpectedRequest, type SeenRequest } from './ccxt-fixtures.js';
 import { exchangeErrorOf } from '../support/exchange-error.js';
+import { startCuttableProxy } from '../support/cuttable-proxy.js';
+import { startBingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
+import { contractSetup } from '../contract/exchange-port.contract.js';
 
 const skipTitle = hasShared ? '' : ` (skipped: ${sharedSkipReason})`;
 const apiKey = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
@@ -386,6 +389,22 @@ describe('CcxtExchange without fixtures', () => {
     });
     expect(() => rebaseApiUrls(api, 'ftp://x')).toThrow(/http\(s\) origin/);
     expect(() => rebaseApiUrls(api, 'not a url')).toThrow(/not a URL/);
+  });
+
+  test('a failed market load is asked for again on the next call (ccxt would hand back the same rejection forever)', async () => {
+    const sim = await startBingxSimulator({ port: 0, ...contractSetup });
+    const proxy = await startCuttableProxy(Number(new URL(sim.url).port));
+    try {
+      const exchange = await CcxtExchange.create({ exchangeId: 'bingx', apiKey, secret, exchangeUrl: `http://127.0.0.1:${proxy.port}`, timeoutMs: 2_000 });
+      proxy.cut();
+      expect(await rejection(exchange.loadMarket('BTC/USDT'))).toMatchObject({ kind: 'retryable' });
+      proxy.restore();
+      expect(await exchange.loadMarket('BTC/USDT')).toEqual(contractSetup.market);
+    } finally {
+      proxy.cut();
+      await proxy.close();
+      await sim.close();
+    }
   });
 
   test('an unknown exchange id is refused', async () => {

@@ -1,5 +1,5 @@
-// A TCP proxy on 127.0.0.1 in front of a database: the outage tests cut it to make the database
-// go away (every connection dropped, new ones refused) and restore it to bring it back.
+// A TCP proxy on 127.0.0.1 in front of a database or an exchange: the outage tests cut it to make
+// the server go away (every connection dropped, new ones refused) and restore it to bring it back.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 

@@ -190,7 +190,9 @@ export class CcxtExchange implements StreamingExchange {
 
   private async market(symbol: string): Promise<Market> {
     return this.call(async (exchange) => {
-      await exchange.loadMarkets();
+      // ccxt keeps a failed load's rejected promise and hands it to every later loadMarkets():
+      // until markets are in, ask with reload, which starts a new load (or joins one under way).
+      await exchange.loadMarkets(!exchange.markets);
       return exchange.market(symbol) as Market;
     });
   }
