@@ -63,7 +63,7 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
   const sim = await startExchangeSim(['--port', '0', '--price', '50000', '--quote', '100000', '--state', tmp.path('sim.json')]);
   const config = tmp.file(
     'outage.yaml',
-    'exchange: { timeoutMs: 2000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n' +
+    'exchange: { timeoutMs: 5000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n' +
       'grids:\n  - id: cut1\n    symbol: BTC/USDT\n    lower: 48000\n    upper: 52000\n    levels: 5\n    quantityPerLevel: 0.01\n',
   );
   const bot = spawnCli(['run', '--config', config, '--log-level', 'info'], {

@@ -82,7 +82,7 @@ describe.each(books)('kill test on $name: SIGKILL and SIGTERM at random moments,
       const high = Math.max(...candles.high);
       const config = tmp.file(
         'kill.yaml',
-        `exchange: { timeoutMs: 2000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n` +
+        `exchange: { timeoutMs: 5000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n` +
           `grids:\n  - id: kill1\n    symbol: BTC/USDT\n    lower: ${Math.floor(low * 0.99)}\n    upper: ${Math.ceil(high * 1.01)}\n    levels: 16\n    quantityPerLevel: 0.01\n`,
       );
       const env = {

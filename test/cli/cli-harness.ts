@@ -116,14 +116,14 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
       resolve({ code, signal, ms: signaledAt ? Date.now() - signaledAt : 0 });
     });
   });
-  const waitFor = async (predicate: (line: LogLine) => boolean, what: string, timeoutMs = 10_000, from = 0): Promise<LogLine> => {
+  const waitFor = async (predicate: (line: LogLine) => boolean, what: string, timeoutMs = 20_000, from = 0): Promise<LogLine> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = lines.slice(from).find(predicate);
       if (line) return line;
       if (done || Date.now() > deadline) {
         const why = done ? 'the process exited first' : `not within ${timeoutMs} ms`;
-        throw new Error(`no log line "${what}" (${why}); got:\n${lines.map((l) => `  ${l.msg}`).join('\n')}`);
+        throw new Error(`no log line "${what}" (${why}); got:\n${lines.map(describeLine).join('\n')}`);
       }
       await sleep(25);
     }
@@ -141,6 +141,13 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
       child.kill('SIGTERM');
     },
   };
+}
+
+/** A log line for a failure message: its text, and for warnings and errors their fields (what went wrong). */
+function describeLine(line: LogLine): string {
+  if ((line.level ?? 0) < 40) return `  ${line.msg}`;
+  const { msg, level: _level, time: _time, pid: _pid, hostname: _hostname, ...fields } = line;
+  return `  ${msg} ${JSON.stringify(fields)}`;
 }
 
 function parseLine(text: string): LogLine {

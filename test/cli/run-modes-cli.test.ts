@@ -15,8 +15,10 @@ beforeAll(ensureBuilt);
 afterAll(() => killChildren());
 const tmp = useTempDir('btcbot-run-modes-');
 
-// Short exchange timings: a lost stream is noticed and REST is polled within a second.
-const EXCHANGE = 'exchange: { timeoutMs: 2000, staleAfterMs: 3000, pollIntervalMs: 500, reconcileIntervalMs: 1000 }';
+// Short exchange timings: a lost stream is noticed and REST is polled within a second. Requests get
+// 5 s: on a loaded CI machine (the kill test replaying beside this file) ccxt's first requests have
+// taken over 2 s, and a dead simulator refuses at once anyway.
+const EXCHANGE = 'exchange: { timeoutMs: 5000, staleAfterMs: 3000, pollIntervalMs: 500, reconcileIntervalMs: 1000 }';
 
 /** A 5-level grid 48000..52000 around the simulator's start price 50000: 2 buys and 2 sells rest. */
 function gridFile(name: string, id: string): string {

@@ -29,9 +29,13 @@ export async function expectBooksAgree(simOrders: readonly SimOrder[], simFills:
   const ids = simOrders.map((order) => order.clientOrderId);
   expect(new Set(ids).size, 'an order placed twice').toBe(ids.length);
   expect((await store.fills(symbol)).map(fillKey).sort()).toEqual(simFills.map(fillKey).sort());
-  const storedOpen = (await store.orders(gridId)).filter((order) => order.status === 'open').map((order) => order.clientOrderId);
+  // Each order open on either side, with the store's status for it (what went wrong when they differ).
+  const stored = new Map((await store.orders(gridId)).map((order) => [order.clientOrderId, order.status]));
   const open = simOrders.filter((order) => order.status === 'open');
-  expect(storedOpen.sort()).toEqual(open.map((order) => order.clientOrderId).sort());
+  const openEitherSide = new Set([...open.map((order) => order.clientOrderId), ...[...stored].filter(([, status]) => status === 'open').map(([id]) => id)]);
+  expect([...openEitherSide].sort().map((id) => `${id} ${stored.get(id) ?? 'not stored'}`), 'the store says open exactly where the simulator does').toEqual(
+    open.map((order) => `${order.clientOrderId} open`).sort(),
+  );
   expect(new Set(open.map((order) => order.price)).size).toBe(open.length);
   const buys = open.filter((order) => order.side === 'buy').map((order) => order.price);
   const sells = open.filter((order) => order.side === 'sell').map((order) => order.price);
