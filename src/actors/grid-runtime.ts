@@ -149,7 +149,14 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     const clientOrderId = input.intent.clientOrderId;
     const order = createActor(orderLogic, { id: clientOrderId, input, ...clock, ...(snapshot ? { snapshot } : {}) });
     orders.set(clientOrderId, order);
+    let state: unknown;
     order.subscribe({
+      // Each order's way through its states (debug level): what happened to one order, when asked.
+      next: ({ value, context }) => {
+        if (value === state) return;
+        state = value;
+        logger.debug({ grid: config.id, clientOrderId, state: value, ...(context.lastError === undefined ? {} : { lastError: context.lastError }) }, 'order state');
+      },
       complete: () => {
         orders.delete(clientOrderId);
         const { status, output } = order.getSnapshot();

@@ -66,7 +66,7 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
     'exchange: { timeoutMs: 5000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n' +
       'grids:\n  - id: cut1\n    symbol: BTC/USDT\n    lower: 48000\n    upper: 52000\n    levels: 5\n    quantityPerLevel: 0.01\n',
   );
-  const bot = spawnCli(['run', '--config', config, '--log-level', 'info'], {
+  const bot = spawnCli(['run', '--config', config, '--log-level', 'debug'], {
     ...liveSimEnv(sim.url),
     DATABASE_URL: databaseUrl,
     DATA_DIR: tmp.path('unused'),
@@ -116,7 +116,11 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
   expect(new Set(simFills.map((fill) => `${fill.side}@${fill.price}`))).toContain('buy@49000');
   const database = await openDatabase({ url: databaseUrl });
   try {
-    await expectBooksAgree(simOrders, simFills, new PostgresStore(database.sql), 'cut1', 'BTC/USDT');
+    await expectBooksAgree(simOrders, simFills, new PostgresStore(database.sql), 'cut1', 'BTC/USDT').catch((error: unknown) => {
+      // What the bot did with each order, and its warnings: why the books differ.
+      const story = bot.lines.filter((line) => line.msg === 'order state' || (line.level ?? 0) >= 40).map((line) => JSON.stringify(line));
+      throw new Error(`${(error as Error).message}\nthe bot's orders and warnings:\n${story.join('\n')}`);
+    });
     await expectWrittenAhead(simOrders, database.sql);
   } finally {
     await database.close();

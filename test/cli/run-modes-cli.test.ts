@@ -208,7 +208,9 @@ describe('btcbot run in live mode against the simulator', () => {
     bot.terminate();
     const { code, ms } = await bot.exited;
     expect(code, bot.output().slice(-2_000)).toBe(0);
-    expect(ms).toBeLessThan(8_000); // a new embedded database's initdb (~4.5 s) is not cut short
+    // Within the cut-off: a new embedded database's initdb (~4.5 s, over 8 s on a loaded machine) is
+    // not waited for, nothing has been placed, and the next start begins it anew.
+    expect(ms).toBeLessThan(8_000);
     expect(bot.lines.some((line) => line.msg.startsWith('shutdown is taking too long'))).toBe(false);
     // The simulator is shared by this block's tests: none of this grid's orders reached it.
     expect((await sim.get<SimOrder[]>('/__sim/orders')).filter((order) => order.clientOrderId.startsWith('bbearly1_'))).toEqual([]);
@@ -221,7 +223,7 @@ describe('btcbot run in live mode against the simulator', () => {
     expect(leftovers, 'the first test leaves its grid resting on the simulator').toHaveLength(4);
 
     const bot = spawnCli(['run', '--config', gridFile('again.yaml', 'live1')], { ...liveEnv(sim.url), DATA_DIR: tmp.path('another-database') });
-    const exit = await within(bot.exited, 10_000, 'the refused start exiting');
+    const exit = await within(bot.exited, 30_000, 'the refused start exiting'); // a new database: initdb first
     expect(exit, `output:\n${bot.output()}`).toMatchObject({ code: 2, signal: null });
     const refusal = bot.lines.filter((line) => line.raw === true).map((line) => line.msg);
     expect(refusal).toHaveLength(1);
