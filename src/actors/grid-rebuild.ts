@@ -39,9 +39,9 @@ export const GRID_CREATED = 'GRID.CREATED';
 /** Written (if the store takes it) when the journal of a run stopped on refused data: it has a hole. */
 export const JOURNAL_BROKEN = 'JOURNAL.BROKEN';
 
-/** Pauses between attempts while the store is unreachable: 0.5 s doubling to 10 s. */
+/** Pauses between attempts while the store is unreachable: 0.5 s doubling to 2 s (intents wait for the journal). */
 const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 10_000;
+const RETRY_MAX_MS = 2_000;
 /** Entries per append. */
 const BATCH = 200;
 

@@ -1,10 +1,11 @@
 // The database goes away for 30 s while `btcbot run` trades live against `btcbot exchange-sim`
 // (real processes; the database behind a loopback proxy the test cuts). Meanwhile the price walks
 // through a buy level: the exchange fills it, and the bot can store neither the fill nor the
-// counter-order's intent. Required: /health turns unhealthy (the store down) within seconds; no
+// counter-order's intent, nor the acks of the orders it placed just before the cut. Required: /health turns unhealthy (the store down) within seconds; no
 // order reaches the exchange during the outage (nothing unrecorded is sent); when the database
 // returns, /health turns healthy and trading resumes by itself (the fill is stored, the counter-
-// sell placed, once); at the end the simulator and the store agree, every order written ahead.
+// sell placed, once; each held-up ack stored); at the end the simulator and the store agree,
+// every order written ahead.
 //
 // It runs on the real Postgres when TEST_DATABASE_URL is set (a database of its own), else on a
 // PGlite served over a socket by the test process (what the bot's embedded mode runs in-process).
@@ -60,7 +61,9 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
   cleanups.push(() => proxy.close());
   const databaseUrl = `postgres://postgres@127.0.0.1:${proxy.port}/${backend.database}`;
 
-  const sim = await startExchangeSim(['--port', '0', '--price', '50000', '--quote', '100000', '--state', tmp.path('sim.json')]);
+  // Every order's answer is held back 2 s after the simulator takes it: the cut comes as soon as
+  // the grid rests there, so the acks arrive while the database is down and wait to be stored.
+  const sim = await startExchangeSim(['--port', '0', '--price', '50000', '--quote', '100000', '--state', tmp.path('sim.json'), '--faults', 'timeoutAfterAccept=1,hold=2000']);
   const config = tmp.file(
     'outage.yaml',
     'exchange: { timeoutMs: 5000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n' +
@@ -72,9 +75,9 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
     DATA_DIR: tmp.path('unused'),
   });
   const serving = { url: String((await bot.waitFor((line) => line.msg.startsWith('serving '), 'the HTTP endpoints', 20_000))['url']) };
-  const health = async (): Promise<{ code: number; body: { status: string; parts: Record<string, { state: string }> } }> => {
+  const health = async (): Promise<{ code: number; body: { status: string; parts: Record<string, { state: string; detail?: { orders?: Record<string, number> } }> } }> => {
     const response = await fetch(`${serving.url}/health`);
-    return { code: response.status, body: (await response.json()) as { status: string; parts: Record<string, { state: string }> } };
+    return { code: response.status, body: (await response.json()) as { status: string; parts: Record<string, { state: string; detail?: { orders?: Record<string, number> } }> } };
   };
   const simOpen = async () => (await sim.get<SimOrder[]>('/__sim/orders')).filter((order) => order.status === 'open');
 
@@ -107,6 +110,8 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
   const healthyAfterMs = Date.now() - restoredAt;
   await until(async () => (await simOpen()).filter((order) => order.side === 'sell').length === 3, 'the counter-sell after the outage', 20_000);
   expect((await sim.get<SimOrder[]>('/__sim/orders')).length).toBe(ordersBefore + 1);
+  // The held-up acks, the counter-sell's too, reach the grid: its 4 order actors rest (open).
+  await until(async () => JSON.stringify((await health()).body.parts['grid:cut1']?.detail?.orders) === '{"open":4}', "the grid's orders acked", 10_000);
 
   bot.terminate();
   expect((await bot.exited).code, bot.output().slice(-2_000)).toBe(0);
@@ -117,9 +122,10 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
   const database = await openDatabase({ url: databaseUrl });
   try {
     await expectBooksAgree(simOrders, simFills, new PostgresStore(database.sql), 'cut1', 'BTC/USDT').catch((error: unknown) => {
-      // What the bot did with each order, and its warnings: why the books differ.
-      const story = bot.lines.filter((line) => line.msg === 'order state' || (line.level ?? 0) >= 40).map((line) => JSON.stringify(line));
-      throw new Error(`${(error as Error).message}\nthe bot's orders and warnings:\n${story.join('\n')}`);
+      // What the bot did with each order (its last states) and its errors: why the books differ.
+      const story = bot.lines.filter((line) => (line.msg === 'order state' && line['state'] !== 'lookupBackoff') || (line.level ?? 0) >= 50);
+      console.error(`the bot's orders and errors:\n${story.slice(-40).map((line) => JSON.stringify(line)).join('\n')}`);
+      throw error;
     });
     await expectWrittenAhead(simOrders, database.sql);
   } finally {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startGridRuntime } from '../../src/actors/grid-runtime.js';
+import { openDatabase, reconnectDelaySeconds } from '../../src/adapters/store/database.js';
 import { migrate } from '../../src/adapters/store/migrations.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { storeErrorOf } from '../../src/adapters/store/store-errors.js';
@@ -27,6 +28,21 @@ describe('store errors', () => {
     expect(storeErrorOf(Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' })).kind).toBe('retryable');
     expect(storeErrorOf(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })).kind).toBe('retryable');
     expect(storeErrorOf(Object.assign(new Error('violates foreign key constraint'), { code: '23503', severity: 'ERROR' })).kind).toBe('rejected');
+  });
+});
+
+describe('reconnecting after an outage', () => {
+  test('a failed connection is tried again within 1 s however long the outage (postgres.js would wait 10-20 s after a few failures)', async () => {
+    for (let failures = 0; failures <= 40; failures++) {
+      expect(reconnectDelaySeconds(failures)).toBeGreaterThan(0);
+      expect(reconnectDelaySeconds(failures)).toBeLessThanOrEqual(1);
+    }
+    const database = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none' }); // postgres.js connects at the first query
+    try {
+      expect(database.sql.options.backoff).toBe(reconnectDelaySeconds);
+    } finally {
+      await database.close();
+    }
   });
 });
 
