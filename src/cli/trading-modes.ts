@@ -125,18 +125,10 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
 async function openStoreUnlessStopped(config: ServiceConfig, logger: Logger, signal: AbortSignal): Promise<OpenedStore | undefined> {
   if (signal.aborted) return undefined;
   const opening = openStore(config.database, logger);
-  let stop = (): void => undefined;
-  const stopped = new Promise<undefined>((resolve) => {
-    stop = () => resolve(undefined);
-    signal.addEventListener('abort', stop, { once: true });
-  });
-  try {
-    const opened = await Promise.race([opening, stopped]);
-    if (opened === undefined) opening.then(({ database }) => database.close(), () => undefined).catch(() => undefined);
-    return opened;
-  } finally {
-    signal.removeEventListener('abort', stop);
-  }
+  const stopped = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  const opened = await Promise.race([opening, stopped]);
+  if (opened === undefined) void opening.then(({ database }) => database.close()).catch(() => undefined);
+  return opened;
 }
 
 function createExchange(config: ServiceConfig, credentials: ExchangeCredentials | undefined): Promise<CcxtExchange> {
