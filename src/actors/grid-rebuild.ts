@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActor } from 'xstate';
 import type { JournalAppend, JournalEntry, StorePort } from '../adapters/store/port.js';
-import { storeErrorOf } from '../adapters/store/store-errors.js';
+import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import { gridMachine, type GridEvent, type GridInput } from '../machines/grid.machine.js';
 import type { OrderInput } from '../machines/order.machine.js';
@@ -39,9 +39,6 @@ export const GRID_CREATED = 'GRID.CREATED';
 /** Written (if the store takes it) when the journal of a run stopped on refused data: it has a hole. */
 export const JOURNAL_BROKEN = 'JOURNAL.BROKEN';
 
-/** Pauses between attempts while the store is unreachable: 0.5 s doubling to 2 s (intents wait for the journal). */
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 2_000;
 /** Entries per append. */
 const BATCH = 200;
 
@@ -100,7 +97,7 @@ export function startJournal(gridId: string, store: StorePort, logger: Logger): 
         else if (stopped) drop('the store is unreachable and the grid stopped');
         else {
           attempt++;
-          const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+          const delayMs = storeRetryDelayMs(attempt);
           logger.warn({ grid: gridId, entries: queue.length, attempt, retryInMs: delayMs, error: failure.message }, 'event journal: the store is unreachable; the entries wait, in order');
           await sleep(delayMs);
         }

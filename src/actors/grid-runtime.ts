@@ -18,7 +18,7 @@ import { gridMachine, type GridEvent } from '../machines/grid.machine.js';
 import { orderClock, orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
-import { storeErrorOf } from '../adapters/store/store-errors.js';
+import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { startJournal, type RestartOrder } from './grid-rebuild.js';
 
@@ -50,14 +50,6 @@ export interface GridRuntimeOptions {
   /** Orders of a grid rebuilt from its journal, started over from their intents (looked up by client id before anything is sent). */
   readonly restartOrders?: readonly RestartOrder[];
 }
-
-/**
- * Pauses between attempts to store a fill while the store is unreachable: 0.5 s doubling to 2 s,
- * so that its counter-order follows within 2 s of the database's return. An attempt against a
- * database that is down costs nothing.
- */
-const STORE_RETRY_BASE_MS = 500;
-const STORE_RETRY_MAX_MS = 2_000;
 
 function toAck(order: ExchangeOrder): OrderAck {
   return { id: order.id, status: order.status, filled: order.filled };
@@ -232,7 +224,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
       } catch (error) {
         const failure = storeErrorOf(error);
         if (failure.kind === 'rejected' || stopped) throw error;
-        const delayMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_BASE_MS * 2 ** (attempt - 1));
+        const delayMs = storeRetryDelayMs(attempt);
         logger.warn({ grid: config.id, tradeId: fill.tradeId, attempt, retryInMs: delayMs, error: failure.message }, 'the store is unreachable: the fill waits, its counter-order too');
         await sleep(delayMs);
       }

@@ -30,6 +30,7 @@ import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Int
 import type { startGridRuntime, GridRuntime } from './grid-runtime.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
 import type { HealthBoard, PartHealth } from './health.js';
+import { whenAborted } from './when-aborted.js';
 import { StoreMonitor } from './store-monitor.js';
 import { startSupervisor, supervisorChild, type ChildRef, type ChildSpec, type RestartEvent, type SupervisorStatus } from './supervisor.js';
 
@@ -143,7 +144,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   try {
     // The first launches: a failure here is the user's to fix (or the exchange's): it ends the run.
     // A signal meanwhile does not wait for them (a recovery can take seconds): the shutdown begins.
-    const stopped = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    const stopped = whenAborted(signal);
     await Promise.race([Promise.all(configs.map((config) => now.grids.get(config.id)!.ready)), stopped]);
     const logStatus = (): void => {
       const stream = now.session?.status();

@@ -18,6 +18,7 @@ import { pacedCandles, tickCandles } from '../adapters/feed/price-feeds.js';
 import { openStore, type OpenedStore } from '../adapters/store/open-store.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import type { HealthBoard } from '../actors/health.js';
+import { whenAborted } from '../actors/when-aborted.js';
 import { ConfigError } from '../config/config-error.js';
 import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
 import type { ServiceConfig } from '../config/service-config.js';
@@ -125,8 +126,7 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
 async function openStoreUnlessStopped(config: ServiceConfig, logger: Logger, signal: AbortSignal): Promise<OpenedStore | undefined> {
   if (signal.aborted) return undefined;
   const opening = openStore(config.database, logger);
-  const stopped = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
-  const opened = await Promise.race([opening, stopped]);
+  const opened = await Promise.race([opening, whenAborted(signal).then(() => undefined)]);
   if (opened === undefined) void opening.then(({ database }) => database.close()).catch(() => undefined);
   return opened;
 }

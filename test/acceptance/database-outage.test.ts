@@ -75,9 +75,10 @@ test(`the database is cut for ${OUTAGE_MS / 1000} s mid-run: unhealthy, nothing 
     DATA_DIR: tmp.path('unused'),
   });
   const serving = { url: String((await bot.waitFor((line) => line.msg.startsWith('serving '), 'the HTTP endpoints', 20_000))['url']) };
-  const health = async (): Promise<{ code: number; body: { status: string; parts: Record<string, { state: string; detail?: { orders?: Record<string, number> } }> } }> => {
+  type HealthBody = { status: string; parts: Record<string, { state: string; detail?: { orders?: Record<string, number> } }> };
+  const health = async (): Promise<{ code: number; body: HealthBody }> => {
     const response = await fetch(`${serving.url}/health`);
-    return { code: response.status, body: (await response.json()) as { status: string; parts: Record<string, { state: string; detail?: { orders?: Record<string, number> } }> } };
+    return { code: response.status, body: (await response.json()) as HealthBody };
   };
   const simOpen = async () => (await sim.get<SimOrder[]>('/__sim/orders')).filter((order) => order.status === 'open');
 
