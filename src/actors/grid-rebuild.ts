@@ -26,8 +26,8 @@
 // order is looked up by client id on the exchange before anything is sent.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createActor } from 'xstate';
-import type { JournalAppend, JournalEntry, StorePort } from '../adapters/store/port.js';
+import { createActor, type Snapshot } from 'xstate';
+import type { JournalAppend, JournalEntry, JournalPosition, StorePort } from '../adapters/store/port.js';
 import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import { gridMachine, type GridEvent, type GridInput } from '../machines/grid.machine.js';
@@ -43,6 +43,11 @@ export const JOURNAL_BROKEN = 'JOURNAL.BROKEN';
 const BATCH = 200;
 
 export interface JournalWriter {
+  /**
+   * The position of the newest entry queued (the last one the grid has received), or the one the
+   * writer was started after: saved with a snapshot, it says where the journal's unsaved tail begins.
+   */
+  position(): JournalPosition | undefined;
   /** Queues the grid's creation (its input). */
   created(input: GridInput): void;
   /** Queues an event the grid actor is about to receive. Never waits. */
@@ -60,11 +65,12 @@ export interface JournalWriter {
  */
 const lastWriter = new WeakMap<StorePort, Map<string, Promise<void>>>();
 
-/** Starts writing the journal of grid `gridId` to `store`. */
-export function startJournal(gridId: string, store: StorePort, logger: Logger): JournalWriter {
+/** Starts writing the journal of grid `gridId` to `store`; `after`: the position of the journal's last entry so far (a recovered grid's). */
+export function startJournal(gridId: string, store: StorePort, logger: Logger, after?: JournalPosition): JournalWriter {
   const run = randomUUID();
   const queue: JournalAppend[] = [];
   let seq = 0;
+  let last = after;
   let stopped = false;
   let broken = false;
   let writing = false;
@@ -107,6 +113,7 @@ export function startJournal(gridId: string, store: StorePort, logger: Logger): 
   };
   const push = (type: string, payload: Record<string, unknown>): void => {
     if (broken) return;
+    last = { run, seq };
     queue.push({ run, seq: seq++, type, payload });
     if (writing) return;
     writing = true;
@@ -115,6 +122,7 @@ export function startJournal(gridId: string, store: StorePort, logger: Logger): 
   };
 
   return {
+    position: () => last,
     created: (input) => push(GRID_CREATED, { input }),
     append: (event) => {
       const { type, ...payload } = event;
@@ -129,18 +137,22 @@ export function startJournal(gridId: string, store: StorePort, logger: Logger): 
   };
 }
 
-/** An order to start over from its intent: live in the rebuilt grid, its outcome not in the journal. */
+/** An order to start over from its intent: live in the replayed grid, not restored from a snapshot. */
 export interface RestartOrder {
   readonly input: OrderInput;
   /** The grid asked to cancel it (STOP): the restarted order is told CANCEL too. */
   readonly cancelRequested: boolean;
 }
 
-export interface RebuiltGrid {
-  /** The rebuilt grid actor's persisted snapshot; no order snapshots (they are in `restartOrders`). */
+/** A grid brought up to date from its journal: a rebuild from its creation, or a saved snapshot and the journal's tail after it. */
+export interface ReplayedGrid {
+  /** The grid actor's persisted snapshot, the saved orders still live, and the journal position it reflects. */
   readonly snapshot: GridRuntimeSnapshot;
+  /** Orders the replay asked for: started over from their intents (each looked up by client id before anything is sent). */
   readonly restartOrders: readonly RestartOrder[];
-  /** Journal entries replayed (from the grid's creation on). */
+  /** Saved orders the replay asked to cancel (a STOP in the tail): told CANCEL once restored. */
+  readonly cancelOrders: readonly string[];
+  /** Journal entries replayed. */
   readonly events: number;
 }
 
@@ -158,27 +170,66 @@ export function unreplayable(journal: readonly JournalEntry[]): string | undefin
  * input of the last GRID.CREATED, the events after it replayed in order, effects ignored.
  * Undefined when the journal cannot be replayed (see `unreplayable`).
  */
-export function rebuildFromJournal(journal: readonly JournalEntry[]): RebuiltGrid | undefined {
+export function rebuildFromJournal(journal: readonly JournalEntry[]): ReplayedGrid | undefined {
   if (unreplayable(journal) !== undefined) return undefined;
   const from = journal.findLastIndex((entry) => entry.type === GRID_CREATED);
   const input = journal[from]!.payload['input'] as GridInput;
-  const actor = createActor(gridMachine, { input });
-  const live = new Map<string, RestartOrder>();
-  actor.on('order.submit', ({ input: order }) => live.set(order.intent.clientOrderId, { input: order, cancelRequested: false }));
+  return replay(createActor(gridMachine, { input }), {}, journal.slice(from + 1), journal[from]!.position);
+}
+
+/**
+ * Brings a saved snapshot up to date with the journal's tail (the entries after the snapshot's
+ * position): the events the grid received after its last save, replayed in order, effects
+ * ignored. The grid then knows every order it asked for before the crash — an order is stored
+ * (and sent) only once the journal holds the events that led to it — with the same client ids,
+ * since the machine is deterministic. Undefined when the tail cannot be replayed (a hole).
+ */
+export function replayJournalTail(saved: GridRuntimeSnapshot, tail: readonly JournalEntry[]): ReplayedGrid | undefined {
+  if (tail.some((entry) => entry.type === JOURNAL_BROKEN || entry.type === GRID_CREATED)) return undefined;
+  return replay(createActor(gridMachine, { snapshot: saved.grid, input: undefined as unknown as GridInput }), saved.orders, tail, saved.journal);
+}
+
+/**
+ * Replays `entries` on `actor` (a new grid, or one restored from a snapshot with its live
+ * `restored` orders) and collects what the grid asked for: orders submitted and not ended in the
+ * journal, and cancels. An order ends once: a recovery that re-derived an outcome the journal
+ * already had (the snapshot was behind the journal) journals it again, and that second one is
+ * not replayed.
+ */
+function replay(
+  actor: ReturnType<typeof createActor<typeof gridMachine>>,
+  restored: Readonly<Record<string, Snapshot<unknown>>>,
+  entries: readonly JournalEntry[],
+  from: JournalPosition | undefined,
+): ReplayedGrid {
+  const savedOrders = new Map(Object.entries(restored));
+  const requested = new Map<string, RestartOrder>();
+  const cancels = new Set<string>();
+  const isLive = (clientOrderId: string): boolean => savedOrders.has(clientOrderId) || requested.has(clientOrderId);
+  actor.on('order.submit', ({ input }) => requested.set(input.intent.clientOrderId, { input, cancelRequested: false }));
   actor.on('order.cancel', ({ clientOrderId }) => {
-    const order = live.get(clientOrderId);
-    if (order) live.set(clientOrderId, { ...order, cancelRequested: true });
+    const order = requested.get(clientOrderId);
+    if (order) requested.set(clientOrderId, { ...order, cancelRequested: true });
+    else if (savedOrders.has(clientOrderId)) cancels.add(clientOrderId);
   });
   actor.start();
-  for (const entry of journal.slice(from + 1)) {
+  let position = from;
+  for (const entry of entries) {
+    position = entry.position ?? position;
     const event = { ...entry.payload, type: entry.type } as GridEvent;
-    // An order ends once: a recovery that re-derived an outcome the journal already had (the saved
-    // snapshot was behind the journal) journals it again, and that second one is not replayed.
-    if ('intent' in event && !live.has(event.intent.clientOrderId)) continue;
+    if ('intent' in event && !isLive(event.intent.clientOrderId)) continue;
     actor.send(event);
-    if ('intent' in event) live.delete(event.intent.clientOrderId);
+    if (!('intent' in event)) continue;
+    savedOrders.delete(event.intent.clientOrderId);
+    requested.delete(event.intent.clientOrderId);
+    cancels.delete(event.intent.clientOrderId);
   }
-  const snapshot = actor.getPersistedSnapshot();
+  const grid = actor.getPersistedSnapshot();
   actor.stop();
-  return { snapshot: { grid: snapshot, orders: {} }, restartOrders: [...live.values()], events: journal.length - from };
+  return {
+    snapshot: { grid, orders: Object.fromEntries(savedOrders), ...(position === undefined ? {} : { journal: position }) },
+    restartOrders: [...requested.values()],
+    cancelOrders: [...cancels],
+    events: entries.length,
+  };
 }

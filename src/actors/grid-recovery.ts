@@ -1,20 +1,22 @@
 // Recovery of a grid after a crash or an update: start-up is the recovery path (crash-only).
 // The exchange's state wins over ours; nothing is placed before the books agree with it.
 //
-// 1. load:      the grid's saved actors. A snapshot of another machine version (or one that
-//               cannot be read) is not restored: the grid is rebuilt from its event journal on
-//               this build's machine (grid-rebuild.ts), its live orders being those submitted
-//               and not ended in the journal. Without a journal that goes back to the grid's
-//               creation (state written before the journal existed) the grid is refused;
-// 2. restart:   the grid as saved (or rebuilt); resting orders as saved; an order with a request
-//               under way, and every live order of a rebuilt grid, is started over from its
-//               stored intent, so it is looked up by client id before anything is sent (see
+// 1. load:      the grid's saved actors, and the journal's tail after them replayed (the events
+//               the grid received after its last save: every order it asked for before the crash
+//               is then known, with its client id). A snapshot of another machine version (or
+//               one that cannot be read) is not restored: the grid is rebuilt from its whole
+//               event journal on this build's machine (grid-rebuild.ts). Without a journal that
+//               goes back to the grid's creation the grid is refused;
+// 2. restart:   the grid as replayed; resting orders as saved; an order with a request under way,
+//               and every order the replay asked for, is started over from its intent, so it is
+//               looked up by client id before anything is sent, and given its stored fills (see
 //               grid-runtime.ts);
 // 3. replay:    the stored fills of those orders (each order takes a trade id once);
-// 4. reconcile: a resting order no longer open on the exchange is looked up: cancelled or expired
-//               there, the order machine is told; filled, its fills come with step 5;
-// 5. catch up:  the exchange's fills since the oldest order still open in the store, stored first
-//               and then delivered, each once; their counter-orders follow from the grid's rule;
+// 4. catch up:  the exchange's fills since the oldest order still open in the store, in one
+//               request, stored first and then delivered, each once; their counter-orders follow
+//               from the grid's rule;
+// 5. reconcile: a resting order still not done and no longer open on the exchange is looked up:
+//               cancelled or expired there, the order machine is told;
 // 6. report:    open orders of this grid's id prefix that nothing knows of are logged, never touched.
 import type { ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
@@ -22,14 +24,20 @@ import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
-import { rebuildFromJournal, unreplayable, type RestartOrder } from './grid-rebuild.js';
+import { rebuildFromJournal, replayJournalTail, unreplayable, type ReplayedGrid, type RestartOrder } from './grid-rebuild.js';
 import type { GridRuntime, GridRuntimeSnapshot } from './grid-runtime.js';
 
-/** What to restart a grid from: its saved actors, or the grid rebuilt from its journal and the orders to start over. */
+/** What to restart a grid from: its saved actors brought up to date with the journal's tail, or the grid rebuilt from its journal. */
 export interface SavedRuntime {
   readonly snapshot: GridRuntimeSnapshot;
-  /** Set when the grid was rebuilt from its journal: its live orders, to start over from their intents. */
-  readonly restartOrders?: readonly RestartOrder[];
+  /** Orders the journal replay asked for, to start over from their intents. */
+  readonly restartOrders: readonly RestartOrder[];
+  /** Saved orders the journal replay asked to cancel. */
+  readonly cancelOrders: readonly string[];
+  /** The grid was rebuilt from its whole journal (its saved snapshot could not be used). */
+  readonly rebuilt: boolean;
+  /** Journal entries replayed onto the snapshot (or from the grid's creation). */
+  readonly replayedEvents: number;
 }
 
 /** A persisted runtime this build can restore: a grid actor snapshot and order snapshots. */
@@ -50,7 +58,7 @@ export async function savedGrid(config: GridConfig, store: StorePort, logger: Lo
   const saved = await store.gridSnapshot(config.id);
   if (saved?.snapshot === null || saved?.snapshot === undefined) return undefined;
   const sameVersion = saved.machineVersion === GRID_MACHINE_VERSION;
-  if (sameVersion && isReadable(saved.snapshot)) return { snapshot: saved.snapshot };
+  if (sameVersion && isReadable(saved.snapshot)) return withJournalTail(config, saved.snapshot, store, logger);
 
   const journal = await store.journal(config.id);
   const rebuilt = rebuildFromJournal(journal);
@@ -68,7 +76,29 @@ export async function savedGrid(config: GridConfig, store: StorePort, logger: Lo
     { grid: config.id, machineVersion: saved.machineVersion, buildVersion: GRID_MACHINE_VERSION, events: rebuilt.events, liveOrders: rebuilt.restartOrders.length },
     `grid ${config.id}: ${was}: rebuilt from the journal (${rebuilt.events} events)`,
   );
-  return { snapshot: rebuilt.snapshot, restartOrders: rebuilt.restartOrders };
+  return savedRuntimeOf(rebuilt, true);
+}
+
+/**
+ * The saved snapshot with the journal's tail replayed: the events the grid received after its
+ * last save (a crash between an order's intent and the next save, say). A snapshot without a
+ * position (written before positions existed), or a tail that cannot be replayed, is taken as
+ * saved, with a warning for the latter: the reconcile then reports what it does not know.
+ */
+async function withJournalTail(config: GridConfig, snapshot: GridRuntimeSnapshot, store: StorePort, logger: Logger): Promise<SavedRuntime> {
+  const asSaved: SavedRuntime = { snapshot, restartOrders: [], cancelOrders: [], rebuilt: false, replayedEvents: 0 };
+  if (snapshot.journal === undefined) return asSaved;
+  const tail = await store.journalAfter(config.id, snapshot.journal);
+  const replayed = tail === undefined ? undefined : replayJournalTail(snapshot, tail);
+  if (replayed === undefined) {
+    logger.warn({ grid: config.id, position: snapshot.journal }, `grid ${config.id}: the journal after its saved state cannot be replayed; restarting from the saved state alone`);
+    return asSaved;
+  }
+  return savedRuntimeOf(replayed, false);
+}
+
+function savedRuntimeOf({ snapshot, restartOrders, cancelOrders, events }: ReplayedGrid, rebuilt: boolean): SavedRuntime {
+  return { snapshot, restartOrders, cancelOrders, rebuilt, replayedEvents: events };
 }
 
 export interface RecoveryReport {
@@ -95,6 +125,11 @@ export async function reconcileWithExchange(
   const stored = await store.fillsOf(known);
   for (const fill of stored) runtime.orders.get(fill.clientOrderId)?.send({ type: 'FILL', fill });
 
+  // The fills made while nobody listened, in one request: an order they complete needs no look-up.
+  const fetched = since === undefined ? [] : await exchange.fetchFills(config.symbol, since);
+  const caughtUpFills = await runtime.deliverFills(fetched);
+
+  // What is left resting in our books but not open on the exchange ended there some other way.
   const open = new Set(openOnExchange.map((order) => order.clientOrderId));
   let lookedUp = 0;
   let endedOnExchange = 0;
@@ -108,9 +143,6 @@ export async function reconcileWithExchange(
       order.send({ type: found.status === 'canceled' ? 'EXCHANGE_CANCELED' : 'EXCHANGE_EXPIRED' });
     }
   }
-
-  const fetched = since === undefined ? [] : await exchange.fetchFills(config.symbol, since);
-  const caughtUpFills = await runtime.deliverFills(fetched);
 
   const prefix = `bb${config.id}_`;
   const slots = new Set(runtime.actor.getSnapshot().context.slots.flatMap((slot) => (slot ? [slot.clientOrderId] : [])));

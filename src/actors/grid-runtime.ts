@@ -17,7 +17,7 @@ import type { Fill, OrderIntent } from '../domain/trading.js';
 import { gridMachine, type GridEvent } from '../machines/grid.machine.js';
 import { orderClock, orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
 import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
-import type { StorePort } from '../adapters/store/port.js';
+import type { JournalPosition, StorePort } from '../adapters/store/port.js';
 import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { startJournal, type RestartOrder } from './grid-rebuild.js';
@@ -29,6 +29,8 @@ type OrderActor = Actor<typeof orderMachine>;
 export interface GridRuntimeSnapshot {
   readonly grid: Snapshot<unknown>;
   readonly orders: Readonly<Record<string, Snapshot<unknown>>>;
+  /** The journal entry of the last event the grid had received: a recovery replays the entries after it. */
+  readonly journal?: JournalPosition;
 }
 
 export interface GridRuntimeOptions {
@@ -47,8 +49,12 @@ export interface GridRuntimeOptions {
    * (backtests).
    */
   readonly journal?: boolean;
-  /** Orders of a grid rebuilt from its journal, started over from their intents (looked up by client id before anything is sent). */
+  /** Orders asked for by a journal replay (grid-rebuild.ts), started over from their intents (looked up by client id before anything is sent). */
   readonly restartOrders?: readonly RestartOrder[];
+  /** Orders of the snapshot that a journal replay asked to cancel: told CANCEL once restored. */
+  readonly cancelOrders?: readonly string[];
+  /** The exchange's open orders as a recovery listed them: a restarted order's first look-up is answered from them. */
+  readonly listedOpen?: readonly ExchangeOrder[];
 }
 
 function toAck(order: ExchangeOrder): OrderAck {
@@ -63,16 +69,27 @@ async function recordAck(store: StorePort, clientOrderId: string, order: Exchang
 
 /**
  * The order machine with its effects bound to this grid's store and exchange. `journaled` settles
- * once the grid's journal holds every event so far: an intent is stored (and the order sent) only
- * after the events that led to it, so a rebuild from the journal knows every order on the exchange.
+ * once the grid's journal holds every event so far: an intent is stored (and the order sent, or
+ * cancelled) only after the events that led to it, so a replay of the journal knows every order
+ * on the exchange. `replayStoredFills` hands an order whose intent was stored before (by a run
+ * that crashed) the fills stored for it: a fill stored before the crash never comes again.
  */
-function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort, journaled: () => Promise<void>) {
+function orderLogicFor(
+  gridId: string,
+  exchange: ExchangePort,
+  store: StorePort,
+  journaled: () => Promise<void>,
+  replayStoredFills: (clientOrderId: string) => Promise<void>,
+  listedOpen: Map<string, ExchangeOrder>,
+) {
   return orderMachine.provide({
     actors: {
       recordIntent: fromPromise<IntentRecord, OrderIntent>(async ({ input }) => {
         await journaled();
         try {
-          return (await store.recordIntent(gridId, input)) ? 'new' : 'known';
+          if (await store.recordIntent(gridId, input)) return 'new';
+          await replayStoredFills(input.clientOrderId);
+          return 'known';
         } catch (error) {
           throw storeErrorOf(error); // unreachable: retried after a pause; refused data: the order is not placed
         }
@@ -87,11 +104,16 @@ function orderLogicFor(gridId: string, exchange: ExchangePort, store: StorePort,
         return toAck(order);
       }),
       lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async ({ input }) => {
-        const order = await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol);
+        // A recovery's first look-ups are answered by the open orders it listed (one request for
+        // all); an order not listed, or asked about again, is looked up on the exchange.
+        const listed = listedOpen.get(input.clientOrderId);
+        listedOpen.delete(input.clientOrderId);
+        const order = listed ?? (await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol));
         if (order) await recordAck(store, input.clientOrderId, order);
         return order && toAck(order);
       }),
       cancelOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
+        await journaled();
         const order = await exchange.cancelOrder(input.clientOrderId, input.symbol);
         await recordAck(store, input.clientOrderId, order);
         return toAck(order);
@@ -126,13 +148,18 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     ...clock,
     ...(options.snapshot ? { snapshot: options.snapshot.grid } : {}),
   });
-  const journal = options.journal ? startJournal(config.id, store, logger) : undefined;
+  const journal = options.journal ? startJournal(config.id, store, logger, options.snapshot?.journal) : undefined;
   // A grid that starts with no saved state is born here: its journal starts with its input.
   if (journal && !options.snapshot) journal.created({ config, ...(options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: options.submitTimeoutMs }) });
   const journaled = (): Promise<void> => journal?.flushed() ?? Promise.resolve();
+  const replayStoredFills = async (clientOrderId: string): Promise<void> => {
+    for (const fill of await store.fillsOf([clientOrderId])) orders.get(clientOrderId)?.send({ type: 'FILL', fill });
+  };
+  const listedOpen = new Map((options.listedOpen ?? []).map((order) => [order.clientOrderId, order]));
+  const boundOrderLogic = orderLogicFor(config.id, exchange, store, journaled, replayStoredFills, listedOpen);
   const timeline = options.clock;
   // The orders' deadlines on the runtime's clock, so that they agree with its timers.
-  const orderLogic = timeline ? orderLogicFor(config.id, exchange, store, journaled).provide(orderClock(() => timeline.now())) : orderLogicFor(config.id, exchange, store, journaled);
+  const orderLogic = timeline ? boundOrderLogic.provide(orderClock(() => timeline.now())) : boundOrderLogic;
   /** The one way in for the grid's events: journaled in the order the grid receives them, then sent. */
   const send = (event: GridEvent): void => {
     // A failed or stopped actor drops events: they are not part of its history.
@@ -250,12 +277,13 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   };
   const unsubscribe = exchange.subscribe(onExchangeEvent);
 
-  // A grid rebuilt from its journal (grid-rebuild.ts): its live orders start over from their
-  // intents, as an order with a request under way does above.
+  // Orders a journal replay asked for (grid-rebuild.ts) start over from their intents, as an
+  // order with a request under way does above; saved orders it asked to cancel are told so.
   for (const { input, cancelRequested } of options.restartOrders ?? []) {
     startOrder(input);
     if (cancelRequested) orders.get(input.intent.clientOrderId)?.send({ type: 'CANCEL' });
   }
+  for (const clientOrderId of options.cancelOrders ?? []) orders.get(clientOrderId)?.send({ type: 'CANCEL' });
 
   let last = actor.getSnapshot();
   actor.subscribe({
@@ -279,7 +307,8 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     persist() {
       const persisted: Record<string, Snapshot<unknown>> = {};
       for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();
-      return { grid: actor.getPersistedSnapshot(), orders: persisted };
+      const position = journal?.position();
+      return { grid: actor.getPersistedSnapshot(), orders: persisted, ...(position === undefined ? {} : { journal: position }) };
     },
     async deliverFills(fills) {
       let fresh = 0;

@@ -82,6 +82,8 @@ export class GridService implements ChildRef {
   private lastPrice = Number.NaN;
   private stopped = false;
   private failed = false;
+  /** The runtime is up but not yet reconciled with the exchange. */
+  private recovering = false;
   private saving: SnapshotSaving | undefined;
 
   constructor(private readonly options: GridServiceOptions) {
@@ -134,7 +136,8 @@ export class GridService implements ChildRef {
   health(): PartHealth {
     const runtime = this.runtime;
     if (this.failed) return { healthy: false, state: 'crashed', reason: 'its actors failed: the supervisor restarts it from its saved state' };
-    if (runtime === undefined) return { healthy: false, state: 'recovering', reason: 'starting: reconciling with the exchange before it trades' };
+    // Start-up is the recovery path: until the books agree with the exchange, no figure is shown (it could be stale).
+    if (runtime === undefined || this.recovering) return { healthy: false, state: 'RECOVERING', reason: 'starting: reconciling with the exchange before it trades' };
     const { value, context } = runtime.actor.getSnapshot();
     const state = lifecycleState(value);
     // The order actors by state (open, submitted, inFlight, recordBackoff: waiting for the store...).
@@ -183,7 +186,7 @@ export class GridService implements ChildRef {
     const saved = await savedGrid(config, store, logger);
     const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
     if (saved === undefined) refuseLeftoverOrders(config, openOrders);
-    else if (saved.restartOrders !== undefined) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
+    else if (saved.rebuilt) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
     const { price: startPrice } = await session.firstTick(config.symbol, signal);
     if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
     // Stopped (or the process signalled) while starting: no actor starts, nothing is sent.
@@ -195,10 +198,10 @@ export class GridService implements ChildRef {
       store,
       logger,
       journal: true,
-      ...(saved === undefined ? {} : { snapshot: saved.snapshot }),
-      ...(saved?.restartOrders === undefined ? {} : { restartOrders: saved.restartOrders }),
+      ...(saved === undefined ? {} : { snapshot: saved.snapshot, restartOrders: saved.restartOrders, cancelOrders: saved.cancelOrders, listedOpen: openOrders }),
       ...(this.options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: this.options.submitTimeoutMs }),
     });
+    this.recovering = saved !== undefined;
     this.runtime = runtime;
     this.startPrice = startPrice;
     this.lastPrice = startPrice;
@@ -228,10 +231,11 @@ export class GridService implements ChildRef {
     this.cleanups.push(() => this.saving?.stop());
     if (saved !== undefined) {
       // A grid rebuilt from its journal is saved as this build's snapshot at once.
-      if (saved.restartOrders !== undefined) await saveGrid(config, runtime, store);
+      if (saved.rebuilt) await saveGrid(config, runtime, store);
       const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger));
+      this.recovering = false;
       const ms = Math.round(performance.now() - recoveryStarted);
-      logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
+      logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, replayedEvents: saved.replayedEvents, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');
     } else {
       // Saved before anything is placed: a crash from here on finds the grid's state and recovers it.
       await saveGrid(config, runtime, store);

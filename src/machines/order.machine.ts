@@ -225,6 +225,8 @@ export const orderMachine = setup({
         onDone: [
           // The intent was stored already: an earlier run (before a crash) may have sent it. Look it up first (a cancel asked for meanwhile follows the look-up).
           { guard: ({ event }) => event.output === 'known', target: 'inFlight' },
+          // A fill came while the intent was being stored: the order is on the exchange already, so look it up, never send it.
+          { guard: 'hasFills', target: 'inFlight' },
           // A new intent, cancelled while it was stored: nothing was sent, so not sending is the cancel.
           { guard: 'cancelWasRequested', target: 'canceled' },
           // Intent is durable: now it may be sent.
@@ -242,6 +244,9 @@ export const orderMachine = setup({
         ],
       },
       on: {
+        // A restarted order's stored fills are replayed while its intent is stored again: the
+        // exchange has it, so they count (dropping them would leave it waiting for them forever).
+        FILL: takeFillInPlace,
         // Remembered: whether something may be out there is known once the intent is stored.
         CANCEL: { actions: 'requestCancel' },
       },
@@ -253,6 +258,8 @@ export const orderMachine = setup({
         untilDeadline: { target: 'recording' },
       },
       on: {
+        // The store is down while a restarted order's fills come: they count (see recording).
+        FILL: takeFillInPlace,
         // Remembered until the intent is stored (a known intent may be out there).
         CANCEL: { actions: 'requestCancel' },
         // Restored from a snapshot: re-enter to re-arm the timer for what is left of the saved deadline.

@@ -374,8 +374,8 @@ describe('order machine model', () => {
 
     const definition = definitionTransitions(orderMachine);
     expect(new Set(definition).size, 'transition labels are unique').toBe(definition.length);
-    // 56 edges, and RESTORED in the three back-off states.
-    expect(definition).toHaveLength(59);
+    // 61 edges, and RESTORED in the three back-off states.
+    expect(definition).toHaveLength(64);
     expect([...taken].sort()).toEqual([...definition].sort());
   });
 });
@@ -543,6 +543,45 @@ describe('order machine: cancels', () => {
     expect(known.state()).toBe('pendingCancel');
     expect(known.callsOf('placeOrder')).toHaveLength(0);
     expect(known.callsOf('cancelOrder')).toHaveLength(1);
+  });
+
+  it("a restarted order takes its stored fills while its intent is stored again: the whole fill ends it, a part is looked up, never sent", async () => {
+    // A crash left the order filled on the exchange with its fill stored; the recovery replays the
+    // fill while the restarted order is still recording (the fill never comes again).
+    const whole = harness();
+    whole.fill(fill('t1', 1, 100, 0.1));
+    expect(whole.output()).toEqual({ type: 'ORDER.FILLED', intent: INTENT, filled: 1, averagePrice: 100, fee: 0.1 });
+    expect(whole.liveCalls()).toEqual([]);
+
+    const part = harness();
+    part.fill(fill('t1', 0.25));
+    expect(part.state()).toBe('recording');
+    await part.resolve('recordIntent', 'known');
+    expect(part.state()).toBe('inFlight');
+    await part.resolve('lookupOrder', ack('open', 0.25));
+    part.fill(fill('t1', 0.25)); // the same trade again (the stream): counted once
+    part.fill(fill('t2', 0.75));
+    expect(part.output()).toMatchObject({ type: 'ORDER.FILLED', filled: 1 });
+    expect(part.callsOf('placeOrder')).toHaveLength(0);
+
+    // Even a store that says "new" cannot make an order with a fill be sent: it is on the exchange.
+    const proven = harness();
+    proven.fill(fill('t1', 0.25));
+    await proven.resolve('recordIntent', 'new');
+    expect(proven.state()).toBe('inFlight');
+    expect(proven.callsOf('placeOrder')).toHaveLength(0);
+  });
+
+  it('a fill while the store is down (recordBackoff) counts, and the order is looked up once the intent is stored', async () => {
+    const h = harness();
+    await h.reject('recordIntent', effectError('retryable', 'connection refused'));
+    expect(h.state()).toBe('recordBackoff');
+    h.fill(fill('t1', 0.5));
+    expect(h.ctx().filled).toBe(0.5);
+    h.clock.increment(h.ctx().lookupRetryMs);
+    await h.resolve('recordIntent', 'known');
+    expect(h.state()).toBe('inFlight');
+    expect(h.callsOf('placeOrder')).toHaveLength(0);
   });
 
   it('a cancel asked for while the create is out is carried out once the ack is in', async () => {

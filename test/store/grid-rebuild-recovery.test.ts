@@ -84,7 +84,15 @@ for (const backend of backends) {
       await store.appendEvents('rb', batch);
       await store.appendEvents('rb', [{ run: 'b', seq: 0, type: 'PAUSE', payload: {} }]);
       const journal = await store.journal('rb');
-      expect(journal).toEqual([{ type: 'START', payload: { price: 0.30000000000000004 } }, ...batch.slice(1).map(({ type, payload }) => ({ type, payload })), { type: 'PAUSE', payload: {} }]);
+      expect(journal).toEqual([
+        { type: 'START', payload: { price: 0.30000000000000004 }, position: { run: 'a', seq: 0 } },
+        ...batch.slice(1).map(({ run, seq, type, payload }) => ({ type, payload, position: { run, seq } })),
+        { type: 'PAUSE', payload: {}, position: { run: 'b', seq: 0 } },
+      ]);
+      // The tail after a position: what a snapshot saved there does not reflect.
+      expect((await store.journalAfter('rb', { run: 'a', seq: 29 }))!.map((entry) => entry.position)).toEqual([{ run: 'a', seq: 30 }, { run: 'b', seq: 0 }]);
+      expect(await store.journalAfter('rb', { run: 'b', seq: 0 })).toEqual([]);
+      expect(await store.journalAfter('rb', { run: 'c', seq: 0 })).toBeUndefined();
       expect(await store.journal('other')).toEqual([]);
     });
 

@@ -1,6 +1,6 @@
 // In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { JournalAppend, JournalEntry, OrderUpdate, SavedGrid, StorePort } from './port.js';
+import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, SavedGrid, StorePort } from './port.js';
 
 export class MemoryStore implements StorePort {
   readonly intents = new Map<string, { gridId: string; intent: OrderIntent; at: number }>();
@@ -58,11 +58,17 @@ export class MemoryStore implements StorePort {
       if (this.journaled.has(key)) continue;
       this.journaled.add(key);
       // As JSON, like the Postgres store's JSONB: what cannot be stored as JSON is not replayed either.
-      journal.push({ type, payload: JSON.parse(JSON.stringify(payload)) as Record<string, unknown> });
+      journal.push({ type, payload: JSON.parse(JSON.stringify(payload)) as Record<string, unknown>, position: { run, seq } });
     }
   }
 
   async journal(gridId: string): Promise<JournalEntry[]> {
     return [...(this.journals.get(gridId) ?? [])];
+  }
+
+  async journalAfter(gridId: string, position: JournalPosition): Promise<JournalEntry[] | undefined> {
+    const journal = this.journals.get(gridId) ?? [];
+    const at = journal.findIndex((entry) => entry.position?.run === position.run && entry.position.seq === position.seq);
+    return at < 0 ? undefined : journal.slice(at + 1);
   }
 }

@@ -36,6 +36,17 @@ export interface StorePort {
   appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void>;
   /** The grid's event journal, oldest first. */
   journal(gridId: string): Promise<JournalEntry[]>;
+  /**
+   * The entries written after the one at `position`, oldest first (the tail a saved snapshot does
+   * not reflect); undefined when no entry of the grid is at that position.
+   */
+  journalAfter(gridId: string, position: JournalPosition): Promise<JournalEntry[] | undefined>;
+}
+
+/** Where an entry stands in the journal: its writer's run and its number in that run. */
+export interface JournalPosition {
+  readonly run: string;
+  readonly seq: number;
 }
 
 /**
@@ -45,12 +56,14 @@ export interface StorePort {
 export interface JournalEntry {
   readonly type: string;
   readonly payload: Record<string, unknown>;
+  /** Absent on entries written before positions existed. */
+  readonly position?: JournalPosition;
 }
 
 /** An entry as its writer appends it: numbered within the writer's run (one runtime's life). */
-export interface JournalAppend extends JournalEntry {
-  readonly run: string;
-  readonly seq: number;
+export interface JournalAppend extends JournalPosition {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
 }
 
 export interface SavedGrid {

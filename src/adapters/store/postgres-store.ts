@@ -4,7 +4,7 @@
 import type { Sql } from 'postgres';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { JournalAppend, JournalEntry, OrderUpdate, SavedGrid, StorePort } from './port.js';
+import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, SavedGrid, StorePort } from './port.js';
 
 /** An order as stored. */
 export interface StoredOrder {
@@ -59,6 +59,17 @@ function fillOf(row: FillRow): Fill {
     takerOrMaker: row.taker_or_maker,
     timestamp: Number(row.executed_at),
   };
+}
+
+interface JournalRow {
+  type: string;
+  payload: Record<string, unknown>;
+  run: string | null;
+  seq: number | null;
+}
+
+function journalEntryOf(row: JournalRow): JournalEntry {
+  return { type: row.type, payload: row.payload, ...(row.run === null || row.seq === null ? {} : { position: { run: row.run, seq: row.seq } }) };
 }
 
 /** A number as NUMERIC input: exact decimal text (JavaScript's shortest round-trip form). */
@@ -165,8 +176,15 @@ export class PostgresStore implements StorePort {
   }
 
   async journal(gridId: string): Promise<JournalEntry[]> {
-    const rows = await this.sql<{ type: string; payload: Record<string, unknown> }[]>`SELECT type, payload FROM events WHERE grid_id = ${gridId} ORDER BY id`;
-    return rows.map((row) => ({ type: row.type, payload: row.payload }));
+    const rows = await this.sql<JournalRow[]>`SELECT type, payload, run, seq FROM events WHERE grid_id = ${gridId} ORDER BY id`;
+    return rows.map(journalEntryOf);
+  }
+
+  async journalAfter(gridId: string, position: JournalPosition): Promise<JournalEntry[] | undefined> {
+    const [at] = await this.sql<{ id: string }[]>`SELECT id FROM events WHERE grid_id = ${gridId} AND run = ${position.run} AND seq = ${position.seq}`;
+    if (at === undefined) return undefined;
+    const rows = await this.sql<JournalRow[]>`SELECT type, payload, run, seq FROM events WHERE grid_id = ${gridId} AND id > ${at.id} ORDER BY id`;
+    return rows.map(journalEntryOf);
   }
 
   /** The fills of `symbol`, oldest first. */
