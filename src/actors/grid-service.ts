@@ -11,7 +11,7 @@
 // Before a new grid places anything, the exchange is asked, in this order:
 // 1. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by a run whose state
 //    is not in this database stop the start (they cannot be adopted); the message says what to do;
-// 2. the price: the first tick (stream or REST);
+// 2. the price: the first tick (stream or REST), awaited from the start alongside 1;
 // 3. the balance: the free quote must cover the start buy and the resting buys.
 // A retryable failure of these requests (network, busy, rate limit) is retried with backoff; any
 // other stops the start with the exchange's message. Then the grid starts at that price. Every
@@ -183,11 +183,15 @@ export class GridService implements ChildRef {
   private async launch(): Promise<void> {
     const { config, session, store, logger, signal } = this.options;
     const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${config.id}: ${what}`, logger, signal);
-    const saved = await savedGrid(config, store, logger);
-    const openOrders = await patiently('open orders', () => session.fetchOpenOrders(config.symbol));
+    // The saved state, the open orders and the first price are asked for at once (a restart's
+    // time to trading is theirs added up otherwise); the checks on the first two come before the
+    // wait for the price, so a refused start says so at once.
+    const firstTick = session.firstTick(config.symbol, signal);
+    firstTick.catch(() => undefined); // awaited below, unless the checks refuse the start first
+    const [saved, openOrders] = await Promise.all([savedGrid(config, store, logger), patiently('open orders', () => session.fetchOpenOrders(config.symbol))]);
     if (saved === undefined) refuseLeftoverOrders(config, openOrders);
     else if (saved.rebuilt) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
-    const { price: startPrice } = await session.firstTick(config.symbol, signal);
+    const { price: startPrice } = await firstTick;
     if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
     // Stopped (or the process signalled) while starting: no actor starts, nothing is sent.
     if (this.stopped || signal.aborted) return;
