@@ -68,6 +68,14 @@ async function recordAck(store: StorePort, clientOrderId: string, order: Exchang
 }
 
 /**
+ * Creates under way in this process, by client order id. A grid restarted in-process (a
+ * supervised restart) starts an order over from its intent and looks it up, while the create the
+ * stopped runtime sent may still wait in the client's rate limiter or be on the wire: the look-up
+ * waits for it, else it could find nothing and send the order a second time.
+ */
+const createsUnderWay = new Map<string, Promise<unknown>>();
+
+/**
  * The order machine with its effects bound to this grid's store and exchange. `journaled` settles
  * once the grid's journal holds every event so far: an intent is stored (and the order sent, or
  * cancelled) only after the events that led to it, so a replay of the journal knows every order
@@ -96,16 +104,21 @@ function orderLogicFor(
       }),
       placeOrder: fromPromise<OrderAck, OrderIntent>(async ({ input }) => {
         const { symbol, side, amount, clientOrderId } = input;
-        const order =
+        const create =
           input.type === 'limit'
-            ? await exchange.createLimitOrder({ symbol, side, price: input.price!, amount, clientOrderId })
-            : await exchange.createMarketOrder({ symbol, side, amount, clientOrderId });
+            ? exchange.createLimitOrder({ symbol, side, price: input.price!, amount, clientOrderId })
+            : exchange.createMarketOrder({ symbol, side, amount, clientOrderId });
+        createsUnderWay.set(clientOrderId, create);
+        const order = await create.finally(() => {
+          if (createsUnderWay.get(clientOrderId) === create) createsUnderWay.delete(clientOrderId);
+        });
         await recordAck(store, clientOrderId, order);
         return toAck(order);
       }),
       lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async ({ input }) => {
         // A recovery's first look-ups are answered by the open orders it listed (one request for
         // all); an order not listed, or asked about again, is looked up on the exchange.
+        await createsUnderWay.get(input.clientOrderId)?.catch(() => undefined);
         const listed = listedOpen.get(input.clientOrderId);
         listedOpen.delete(input.clientOrderId);
         const order = listed ?? (await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol));

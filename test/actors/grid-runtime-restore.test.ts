@@ -1,6 +1,7 @@
 // The runtime's restore of order actors (startGridRuntime with a snapshot): a back-off is restored
 // as saved and its deadline re-armed (XState re-arms no `after` timer); an order whose request was
 // under way is started over from its intent, looked up by client id before anything is sent.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createActor, fromPromise, SimulatedClock, type Snapshot } from 'xstate';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
@@ -127,6 +128,30 @@ describe('grid runtime: restoring order actors', () => {
     clock.increment(1_000);
     await until(() => calls.length > 0, 'the look-up on the runtime clock', 2_000);
     expect(calls).toEqual(['fetchOrderByClientId']);
+  });
+
+  test('restarted in the same process while the stopped runtime\'s create is still under way, the order is looked up only once that create has settled', async () => {
+    const store = new MemoryStore();
+    const calls: string[] = [];
+    let accept!: () => void;
+    const exchange = {
+      // The first runtime's create waits (a rate limiter's queue, a slow answer).
+      createLimitOrder: () => (calls.push('createLimitOrder'), new Promise<ExchangeOrder>((resolve) => (accept = () => resolve(exchangeOrder('open'))))),
+      fetchOrderByClientId: async () => (calls.push('fetchOrderByClientId'), accept === undefined ? undefined : exchangeOrder('open')),
+      subscribe: () => () => {},
+    } as unknown as ExchangePort;
+    const first = startGridRuntime({ config, exchange, store, snapshot: { grid: gridSnapshot(), orders: {} }, restartOrders: [{ input: { intent: INTENT }, cancelRequested: false }] });
+    await until(() => calls.includes('createLimitOrder'), 'the first create', 2_000);
+    const saved = first.persist();
+    first.stop(); // a supervised restart: the actors stop, the create goes on
+
+    runtime = startGridRuntime({ config, exchange, store, snapshot: saved });
+    await flush();
+    await sleep(50);
+    expect(calls).toEqual(['createLimitOrder']); // no look-up yet: it would find nothing
+    accept();
+    await until(() => runtime!.orders.get(INTENT.clientOrderId)?.getSnapshot().value === 'open', 'the order to be found resting', 2_000);
+    expect(calls).toEqual(['createLimitOrder', 'fetchOrderByClientId']);
   });
 
   test('an order restored in submitted is never sent blindly: started over, it is looked up first', async () => {
