@@ -16,6 +16,11 @@
 // Data the store refuses stops the journal of this run (a journal with a hole would replay wrong);
 // a `JOURNAL.BROKEN` entry is attempted so that a rebuild refuses it.
 //
+// Tail replay (replayJournalTail): every recovery of a saved snapshot. The snapshot names the
+// journal entry of the last event it reflects; the entries after it (the events the grid received
+// after its last save) are replayed on it the same way, so the grid knows every order it asked for
+// before a crash, under the same client ids.
+//
 // Rebuild (rebuildFromJournal): used by recovery (grid-recovery.ts) when the saved snapshot is of
 // another machine version or cannot be read. A new grid actor of this build is created from the
 // input of the journal's last `GRID.CREATED`, the events after it are replayed with every effect
