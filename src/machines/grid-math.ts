@@ -1,9 +1,13 @@
-// Pure grid math from ../shared/spec/grid-semantics.md: levels, the start plan, sizing and the
-// counter-order rule. No I/O; every function is deterministic in its inputs.
+// Pure grid math from ../shared/spec/grid-semantics.md: levels, the start plan, sizing, the
+// counter-order rule and the stop's sell. No I/O; every function is deterministic in its inputs.
+//
+// Every price and amount the grid sends is snapped here, once, to an exact multiple of the
+// market's step (levels, q, the start buy, the stop's sell), so what is stored, sent, filled and
+// compared is one number: ccxt truncates an amount that is a hair below a multiple by a whole step.
 import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
-import type { Side } from '../domain/trading.js';
-import { fits, floorToStep, roundToStep, stepDecimals } from '../domain/steps.js';
+import type { MarketFilters, Side } from '../domain/trading.js';
+import { fits, floorToStep, reachesMinNotional, roundToStep, stepDecimals } from '../domain/steps.js';
 
 /** A number for a message: 12 significant digits, without float noise (300.29999999999995 -> 300.3). */
 function readable(x: number): string {
@@ -71,7 +75,7 @@ export interface StartPlan {
   readonly sellLevels: readonly number[];
   /** Buy levels nearest first (e-1, e-2, ..., 0). */
   readonly buyLevels: readonly number[];
-  /** Base bought with one market order at the start (nSell * q); 0 when there is no sell level. */
+  /** Base bought with one market order at the start (nSell * q, a multiple of the amount step); 0 when there is no sell level. */
   readonly marketBuyQuantity: number;
   /** The starting wallet: the configured balance, each missing part defaulted as the spec says. */
   readonly balance: { readonly quote: number; readonly base: number };
@@ -81,8 +85,8 @@ export interface StartPlan {
 
 /**
  * Everything the start needs, checked before any order is placed. Throws ConfigError naming the
- * key and the rule for every start-time violation (triggers around the start price, min notional,
- * a wallet that cannot pay the start's market buy).
+ * key and the rule for every start-time violation (triggers around the start price, min notional
+ * of the orders at L_0 and of the start's market buy, a wallet that cannot pay that buy).
  */
 export function planStart(config: GridConfig, startPrice: number): StartPlan {
   if (!(startPrice > 0)) throw new ConfigError(`start price must be > 0, got ${startPrice}`);
@@ -108,14 +112,21 @@ export function planStart(config: GridConfig, startPrice: number): StartPlan {
     const investment = config.investment!;
     quantity = floorToStep(investment / ((buyLevelSum + nSell * startPrice) * (1 + Math.max(maker, taker))), amountStep);
   }
+  const sizeKey = config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment';
   if (!(quantity > 0)) {
+    throw new ConfigError(`${sizeKey}: the quantity per level rounds down to 0 at market.amountStep ${amountStep}; raise it or use fewer levels`);
+  }
+  if (!reachesMinNotional(quantity, levels[0]!, minNotional)) {
     throw new ConfigError(
-      `${config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment'}: the quantity per level rounds down to 0 at market.amountStep ${amountStep}; raise it or use fewer levels`,
+      `${sizeKey}: an order of ${quantity} at the lowest level ${levels[0]} is worth ${readable(quantity * levels[0]!)}, below market.minNotional ${minNotional}; raise it or use fewer levels`,
     );
   }
-  if (quantity * levels[0]! < minNotional * (1 - 1e-9)) {
+  // nSell * q is a multiple of the step; the product in doubles may miss it by an ulp (13 * 0.00224).
+  const marketBuyQuantity = roundToStep(nSell * quantity, amountStep);
+  // Only a start price far below the range (under L_0 / nSell) makes this buy smaller than one order at L_0.
+  if (nSell > 0 && !reachesMinNotional(marketBuyQuantity, startPrice, minNotional)) {
     throw new ConfigError(
-      `${config.quantityPerLevel !== undefined ? 'quantityPerLevel' : 'investment'}: an order of ${quantity} at the lowest level ${levels[0]} is worth ${readable(quantity * levels[0]!)}, below market.minNotional ${minNotional}; raise it or use fewer levels`,
+      `${sizeKey}: the start's market buy of ${marketBuyQuantity} at ${startPrice} is worth ${readable(marketBuyQuantity * startPrice)}, below market.minNotional ${minNotional} (an exchange refuses it); raise the size or start nearer the range`,
     );
   }
   if (config.stopLoss !== undefined && !(config.stopLoss < startPrice)) {
@@ -125,7 +136,6 @@ export function planStart(config: GridConfig, startPrice: number): StartPlan {
     throw new ConfigError(`takeProfit (${config.takeProfit}) must be above the start price (${startPrice}), else it fires at once`);
   }
 
-  const marketBuyQuantity = nSell * quantity;
   const marketBuyCost = marketBuyQuantity * startPrice * (1 + taker);
   const defaultQuote =
     config.investment !== undefined ? config.investment : marketBuyCost + buyLevels.reduce((sum, i) => sum + quantity * levels[i]! * (1 + maker), 0);
@@ -143,4 +153,16 @@ export function planStart(config: GridConfig, startPrice: number): StartPlan {
     );
   }
   return { levels, startPrice, emptyLevel, quantity, sellLevels, buyLevels, marketBuyQuantity, balance, warnings };
+}
+
+/**
+ * The base a stop sells: the position floored to the amount step (what is left below one step is
+ * dust that no exchange takes; it stays in the wallet), and nothing when that is worth less than
+ * minNotional at `price`, the stop's price where it is known (a stop-loss or take-profit; a stop by
+ * command sells and lets the exchange judge).
+ */
+export function stopSellQuantity(market: MarketFilters, position: number, price: number | undefined): number {
+  const sellable = floorToStep(position, market.amountStep);
+  if (!(sellable > 0)) return 0;
+  return price === undefined || reachesMinNotional(sellable, price, market.minNotional) ? sellable : 0;
 }

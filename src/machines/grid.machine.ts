@@ -12,7 +12,7 @@
 import { and, assign, enqueueActions, not, setup } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { OrderIntent, Side } from '../domain/trading.js';
-import { counterOrderOf, planStart, roundTripProfit, type StartPlan } from './grid-math.js';
+import { counterOrderOf, planStart, roundTripProfit, stopSellQuantity, type StartPlan } from './grid-math.js';
 import type { OrderInput, OrderOutcomeEvent } from './order.machine.js';
 
 /** A limit order the grid has out (asked for and not yet final), in its level's slot. */
@@ -85,8 +85,6 @@ export type GridCommandEvent =
 export type GridEvent = GridCommandEvent | OrderOutcomeEvent;
 
 const emptyStats: GridStats = { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 };
-/** A position below this share of one order's quantity is float residue, not base to sell. */
-const DUST_SHARE = 1e-9;
 
 function startProblem(config: GridConfig, price: number): string | undefined {
   try {
@@ -178,6 +176,13 @@ function withoutOrder(slots: readonly (GridOrderRef | null)[], level: number, cl
   return next;
 }
 
+/** What the stop sells: whole amount steps of the position, priced at the trigger when a trigger stops the grid. */
+function stopSellOf(context: GridContext): number {
+  const { stopReason, config } = context;
+  const price = stopReason === 'stopLoss' || stopReason === 'takeProfit' ? config[stopReason] : undefined;
+  return stopSellQuantity(config.market, context.position, price);
+}
+
 /** The position after a fill; selling the last of it leaves float residue (1e-15), which is zero. */
 function afterFill(position: number, side: Side, filled: number): number {
   const next = side === 'buy' ? position + filled : position - filled;
@@ -216,7 +221,7 @@ export const gridMachine = setup({
     isLimitOrder: ({ event }) => 'intent' in event && event.intent.type === 'limit',
     wasStopping: ({ context }) => context.stopReason !== undefined,
     noOrdersOut: ({ context }) => context.pendingMarketOrder === undefined && context.slots.every((slot) => slot === null),
-    sellsOnStop: ({ context }) => context.sellOnStop && context.position > (context.plan?.quantity ?? 0) * DUST_SHARE,
+    sellsOnStop: ({ context }) => context.sellOnStop && stopSellOf(context) > 0,
   },
   actions: {
     rejectStart: assign(({ context, event }) => ({
@@ -301,7 +306,7 @@ export const gridMachine = setup({
       for (const slot of context.slots) if (slot !== null) enqueue.emit({ type: 'order.cancel', clientOrderId: slot.clientOrderId });
     }),
     placeStopSell: enqueueActions(({ context, enqueue }) => {
-      applyPlacement(enqueue, context, marketOrderPlacement(context, 'sell', context.position));
+      applyPlacement(enqueue, context, marketOrderPlacement(context, 'sell', stopSellOf(context)));
     }),
     recordFault: assign(({ event }) => ({ error: event.type === 'FAULT' ? event.reason : 'unknown fault' })),
     /** A market order failed (refused, expired or canceled): a start buy that failed leaves no run to resume. */
@@ -432,7 +437,7 @@ export const gridMachine = setup({
           always: [
             // Base to sell (a stop-loss, take-profit, or STOP with sellBase): sell it at market.
             { guard: 'sellsOnStop', target: 'awaitingSell', actions: 'placeStopSell' },
-            // Nothing to sell: done.
+            // Nothing to sell (no base, dust below one amount step or below min notional at the trigger): done.
             { target: '#grid.idle' },
           ],
         },

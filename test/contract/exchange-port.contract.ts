@@ -26,11 +26,13 @@
 //   (BingX answers 80016 for both, which ccxt raises as OrderNotFound).
 // - Rejection codes are asserted where both give the same one: INSUFFICIENT_FUNDS, ORDER_NOT_FOUND
 //   (unknown client id), BAD_SYMBOL, INVALID_ORDER (zero amount or price), and MIN_NOTIONAL for a
-//   limit order (the ccxt adapter's own check before sending; the paper exchange does not check,
-//   by the spec's rules: a known disagreement). A duplicate client order id is only 'rejected': the paper exchange says
+//   limit order (the ccxt adapter's own check before sending, the paper exchange's filter). A duplicate client order id is only 'rejected': the paper exchange says
 //   DUPLICATE_CLIENT_ORDER_ID, BingX has no such code and answers 100400, which ccxt raises as
 //   BadRequest (BAD_REQUEST). A market order below the minimum notional is only 'rejected' too
 //   (through ccxt the simulator's 100400: BAD_REQUEST).
+// - An order's amount is truncated to the amount step and its price rounded to the nearest price
+//   step before the exchange sees it (ccxt's amountToPrecision and priceToPrecision; the paper
+//   exchange does the same), and the order holds those numbers.
 // - The timestamp of the order a cancel returns is not part of the contract (no caller reads it):
 //   the paper exchange returns the creation time, while BingX's cancel answer has no time and the
 //   ccxt adapter fills in the time of the answer. Lookups and listings give the creation time.
@@ -74,6 +76,7 @@ export type ContractCaseId =
   | 'loadMarket'
   | 'limitBuy'
   | 'limitSell'
+  | 'quantisedToSteps'
   | 'unknownLookup'
   | 'cancel'
   | 'cancelUnknown'
@@ -205,6 +208,17 @@ export function describeExchangePortContract(name: string, makeSubject: Exchange
       expect(await port.fetchOpenOrders(SYMBOL)).toEqual([order]);
       expect(await port.fetchOrderByClientId('ct-s1', SYMBOL)).toEqual(order);
       await expectWallet(port, { base: { free: START.base - 0.02, used: 0.02, total: START.base }, quote: untouched(START.quote) });
+    });
+
+    contractCase('quantisedToSteps', 'an amount is truncated to the amount step, a price rounded to the price step: the order holds, locks and fills those', async () => {
+      // 13 x 0.00224 in doubles is 0.029119999999999997: ccxt sends 0.02911.
+      const order = await limit('ct-q1', 'buy', 49_000.004, 13 * 0.00224);
+      expect(order).toEqual(expectedOrder({ clientOrderId: 'ct-q1', side: 'buy', type: 'limit', price: 49_000, amount: 0.02911, filled: 0, status: 'open' }));
+      expect(await port.fetchOrderByClientId('ct-q1', SYMBOL)).toEqual(order);
+      const locked = 0.02911 * 49_000 * (1 + FEES.maker);
+      await expectWallet(port, { base: untouched(START.base), quote: { free: START.quote - locked, used: locked, total: START.quote } });
+      const sell = await marketOrder('ct-q2', 'sell', 0.029119999999999997);
+      expect(sell).toMatchObject({ amount: 0.02911, filled: 0.02911, status: 'closed' });
     });
 
     contractCase('unknownLookup', 'fetchOrderByClientId of an unknown client id resolves undefined (not an error)', async () => {

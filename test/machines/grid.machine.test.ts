@@ -483,7 +483,8 @@ function checkInvariants(h: Harness, before: Snapshot, event: GridEvent, step: {
     if (intent.type === 'market') {
       expect({ clientOrderId: intent.clientOrderId, side: intent.side }, where).toEqual(context.pendingMarketOrder);
       expect(intent.price, where).toBeUndefined();
-      // A start buy of the plan's quantity, or a stop's sell of the whole position (placed after the booking).
+      // A start buy of the plan's quantity, or a stop's sell of the whole position (placed after the booking;
+      // the model's positions are whole amount steps worth more than minNotional, so nothing is left as dust).
       expect(intent.amount, where).toBe(intent.side === 'buy' ? context.plan?.marketBuyQuantity : context.position);
       if (intent.side === 'sell') expect(snapshot.matches({ stopping: 'awaitingSell' }), where).toBe(true);
       else expect(snapshot.matches({ active: 'buyingBase' }), where).toBe(true);
@@ -1035,6 +1036,37 @@ describe('grid machine: stopping', () => {
     for (const level of [0, 1, 2, 3]) h.canceled(h.at(level));
     expect(h.state()).toBe('idle');
     expect(h.submits.every((s) => s.intent.type === 'limit')).toBe(true);
+  });
+
+  it('the stop sells whole amount steps of the position; the dust below one step stays (issue 9)', () => {
+    const h = running(config({ balance: { base: 0.0004 } })); // amount step 0.001
+    expect(h.ctx().position).toBe(2.0004);
+    h.send({ type: 'PRICE_TRIGGER', trigger: 'stopLoss' });
+    for (const level of [0, 1, 3, 4]) h.canceled(h.at(level));
+    expect(h.market()).toMatchObject({ side: 'sell', amount: 2 });
+    h.filled(h.market(), { price: 90 });
+    expect(h.state()).toBe('idle');
+    expect(h.ctx().position).toBeCloseTo(0.0004, 12);
+  });
+
+  it('a trigger with a position worth less than minNotional at its price sells nothing; a STOP by command with sellBase lets the exchange judge', () => {
+    // No sell level at 140: no start buy, the base is the wallet's 0.05 (0.05 * 90 = 4.5 < 5).
+    const trigger = harness(config({ balance: { base: 0.05 } }));
+    trigger.start(140);
+    const step = trigger.during(() => {
+      trigger.send({ type: 'PRICE_TRIGGER', trigger: 'stopLoss' });
+      for (const level of [0, 1, 2, 3]) trigger.canceled(trigger.at(level));
+    });
+    expect(step.submitted).toEqual([]);
+    expect(trigger.state()).toBe('idle');
+    expect(trigger.ctx()).toMatchObject({ stopReason: 'stopLoss', position: 0.05 });
+
+    const command = harness(config({ balance: { base: 0.05 } }));
+    command.start(140);
+    command.send({ type: 'STOP', sellBase: true });
+    for (const level of [0, 1, 2, 3]) command.canceled(command.at(level));
+    expect(command.state()).toEqual({ stopping: 'awaitingSell' });
+    expect(command.market()).toMatchObject({ side: 'sell', amount: 0.05 });
   });
 
   it('the stop sell refused -> error; FAULT while stopping -> error, orders left resting; STOP from error cancels again', () => {

@@ -200,6 +200,9 @@ describe('sizing and the start', () => {
     expect(() => referenceBacktest({ ...GRID5, quantityPerLevel: 0.04 }, series(one))).toThrow(/minNotional/);
     // q * L0 = 5 exactly is allowed
     expect(() => referenceBacktest({ ...GRID5, quantityPerLevel: 0.05 }, series(one))).not.toThrow();
+    // the start's market buy below minNotional (an exchange refuses it): 4 sells of 0.05 bought at 20 = 4 < 5
+    expect(() => referenceBacktest({ ...GRID5, quantityPerLevel: 0.05 }, series([flat(20)]))).toThrow(/start's market buy.*minNotional/);
+    expect(() => referenceBacktest({ ...GRID5, quantityPerLevel: 0.05 }, series([flat(25)]))).not.toThrow();
     // q floors to 0
     expect(() => referenceBacktest({ ...GRID5, quantityPerLevel: 0.000001 }, series(one))).toThrow(/quantityPerLevel/);
     expect(() =>
@@ -488,6 +491,29 @@ describe('stop-loss and take-profit', () => {
     const { report } = run({ ...GRID5, takeProfit: 175 }, [[150, 175, 150, 175]]);
     expect(report.fills).toEqual({ buy: 0, sell: 1 });
     expect(report.final).toEqual({ base: 0, quote: 575, equity: 575 });
+  });
+
+  it('the start buy is nSell * q on the amount step (issue 9: 13 x 0.00224 is 0.02912, not 0.029119999999999997)', () => {
+    const live: ReferenceGridConfig = { symbol: 'BTC/USDT', lower: 65713, upper: 69778, levels: 21, investment: 3000 };
+    const { report, trades } = run(live, [flat(67182.92)]);
+    expect(report.quantityPerLevel).toBe(0.00224);
+    expect(trades[0]).toMatchObject({ kind: 'start', quantity: 0.02912 });
+  });
+
+  it('a stop sells the whole amount steps of the base; the dust below one step stays', () => {
+    // amount step 0.01, wallet base 0.004 to start: 2 bought at 150, stop at 125 after the buy there sells 3
+    const { report, trades } = run({ ...GRID5, market: { amountStep: 0.01 }, balance: { quote: 1000, base: 0.004 }, stopLoss: 125 }, [[150, 150, 110, 115]]);
+    expect(trades.at(-1)).toMatchObject({ kind: 'stop', quantity: 3, price: 125 });
+    close(report.final.base, 0.004, 1e-12);
+  });
+
+  it('a stop sells nothing when the whole steps are worth less than minNotional at the trigger', () => {
+    // P0 210: no sells, no market buy; the stop-loss 190 fires before the buy at 175 fills, and the
+    // wallet's 0.02 base is worth 3.8 < 5 there
+    const { report, trades } = run({ ...GRID5, quantityPerLevel: 0.05, balance: { base: 0.02 }, stopLoss: 190 }, [flat(210), flat(185)]);
+    expect(report.stopped).toBe('stopLoss');
+    expect(trades).toEqual([]);
+    expect(report.final.base).toBe(0.02);
   });
 
   it('a gap can trigger a stop', () => {

@@ -1,5 +1,10 @@
 // Independent reference implementation of the grid backtest contract
-// (../shared/spec/grid-semantics.md), written from the spec alone as one plain loop.
+// (../shared/spec/grid-semantics.md), written from the spec alone as one plain loop, plus the
+// exchange's filters the spec is silent on (issue 9, docs/grid-engine.md "Exact amounts"): the
+// start's market buy is nSell * q as a multiple of the amount step, and a config where that buy
+// is worth less than minNotional at P0 is rejected (an exchange refuses it); a stop sells the base
+// floored to the amount step, and nothing when that is worth less than minNotional at the trigger
+// price (the rest, dust, stays in the wallet).
 //
 // It is the oracle for the tests of the production engine (XState actors; both must agree
 // to 1e-6) and the "plain loop" baseline of the benchmark. It shares no code with src/:
@@ -123,6 +128,11 @@ function fits(needed: number, free: number): boolean {
   return needed <= free * (1 + 1e-9) + 1e-12;
 }
 
+/** Min notional rule: `notional >= minNotional`, with a relative tolerance of 1e-9. */
+function reachesMinNotional(notional: number, minNotional: number): boolean {
+  return notional >= minNotional * (1 - 1e-9);
+}
+
 function fail(message: string): never {
   throw new Error(`grid config: ${message}`);
 }
@@ -244,8 +254,12 @@ export function referenceBacktest(
     if (!(q > 0)) fail(`investment ${inv} is too small: the quantity per level floors to ${q} at market.amountStep ${amountStep}`);
   }
   const L0 = L[0] as number;
-  if (q * L0 < minNotional * (1 - 1e-9)) {
+  if (!reachesMinNotional(q * L0, minNotional)) {
     fail(`quantityPerLevel * lowest level = ${q} * ${L0} = ${q * L0} is below market.minNotional ${minNotional}`);
+  }
+  const startBuy = roundToStep(nSell * q, amountStep);
+  if (nSell > 0 && !reachesMinNotional(startBuy * p0, minNotional)) {
+    fail(`the start's market buy of ${startBuy} at ${p0} is worth ${startBuy * p0}, below market.minNotional ${minNotional}`);
   }
 
   const sl = config.stopLoss;
@@ -259,7 +273,7 @@ export function referenceBacktest(
   const slPrice = sl === undefined ? -Infinity : sl;
   const tpPrice = tp === undefined ? Infinity : tp;
 
-  const marketCost = nSell * q * p0 * (1 + taker);
+  const marketCost = startBuy * p0 * (1 + taker);
   let defaultQuote: number;
   if (hasQ) {
     let sumBuyCost = 0;
@@ -306,16 +320,16 @@ export function referenceBacktest(
   if (nSell > 0) {
     if (!fits(marketCost, quote)) {
       fail(
-        `balance.quote ${quote} cannot pay the start's market buy of ${nSell * q} at ${p0} ` +
+        `balance.quote ${quote} cannot pay the start's market buy of ${startBuy} at ${p0} ` +
           `(${marketCost} with the taker fee)`,
       );
     }
-    const fee = nSell * q * p0 * taker;
+    const fee = startBuy * p0 * taker;
     quote -= marketCost;
-    base += nSell * q;
+    base += startBuy;
     fees += fee;
     if (onTrade) {
-      onTrade({ kind: 'start', side: 'buy', candle: -1, level: -1, price: p0, quantity: nSell * q, fee, roundTrip: false });
+      onTrade({ kind: 'start', side: 'buy', candle: -1, level: -1, price: p0, quantity: startBuy, fee, roundTrip: false });
     }
   }
 
@@ -425,11 +439,12 @@ export function referenceBacktest(
     ls = n;
     hbPrice = -Infinity;
     lsPrice = Infinity;
-    if (base > 0) {
-      const amount = base;
+    const amount = floorStep(base, amountStep);
+    if (amount > 0 && reachesMinNotional(amount * at, minNotional)) {
       const fee = amount * at * taker;
       quote += amount * at * (1 - taker);
-      base = 0;
+      base -= amount;
+      if (Math.abs(base) <= amount * 1e-9) base = 0; // float residue of selling it all
       fees += fee;
       if (onTrade) onTrade({ kind: 'stop', side: 'sell', candle, level: -1, price: at, quantity: amount, fee, roundTrip: false });
     }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig, type GridConfig, type GridConfigInput } from '../../src/config/grid-config.js';
-import { counterOrderOf, gridLevels, nearestLevel, planStart, roundTripProfit } from '../../src/machines/grid-math.js';
+import { counterOrderOf, gridLevels, nearestLevel, planStart, roundTripProfit, stopSellQuantity } from '../../src/machines/grid-math.js';
 import { configErrorOf } from '../support/config-error.js';
 
 /** 5 arithmetic levels 100, 125, 150, 175, 200; default fees 0.001 and market filters. */
@@ -241,9 +241,23 @@ describe('planStart', () => {
 
     test('the market buy is nSell * q', () => {
       const plan = planStart(grid(), 150);
-      expect(plan.marketBuyQuantity).toBeCloseTo(2 * 1.90285, 12);
+      expect(plan.marketBuyQuantity).toBe(3.8057); // 2 * 1.90285
       const qpl = planStart(grid({ investment: undefined, quantityPerLevel: 0.5 }), 137.5);
       expect(qpl.marketBuyQuantity).toBe(1.5);
+    });
+
+    test('the market buy is exactly nSell * q on the amount step, not the double product (issue 9: 13 x 0.00224 = 0.02912)', () => {
+      const live = grid({ lower: 65713, upper: 69778, levels: 21, investment: 3000, market: { priceStep: 0.01, amountStep: 0.00001, minNotional: 5 } });
+      const plan = planStart(live, 67182.92);
+      expect(plan.quantity).toBe(0.00224);
+      expect(plan.sellLevels).toHaveLength(13);
+      expect(13 * 0.00224).toBe(0.029119999999999997); // what was sent, and truncated to 0.02911 by ccxt
+      expect(plan.marketBuyQuantity).toBe(0.02912);
+      expect(String(plan.marketBuyQuantity)).toBe('0.02912');
+      // One of the geometric grids that stayed in buyingBase: 17 x 0.0007 = 0.011899999999999999.
+      const geometric = grid({ lower: 67396, upper: 89736, levels: 42, spacing: 'geometric', investment: 2341, market: { priceStep: 0.01, amountStep: 0.0001, minNotional: 5 } });
+      const geometricPlan = planStart(geometric, 79705.61);
+      expect([geometricPlan.quantity, geometricPlan.sellLevels.length, geometricPlan.marketBuyQuantity]).toEqual([0.0007, 17, 0.0119]);
     });
 
     test('property: the investment covers the market buy and every buy order', () => {
@@ -304,6 +318,13 @@ describe('planStart', () => {
 
     test('an order at L_0 worth exactly minNotional is accepted', () => {
       expect(planStart(grid({ investment: undefined, quantityPerLevel: 0.05 }), 150).quantity).toBe(0.05);
+    });
+
+    test("a start's market buy worth less than minNotional at the start price is rejected, naming the size key (an exchange refuses it)", () => {
+      // Far below the range: 4 sells of 0.05 bought at 20 = 4 < 5 (each order at L_0 is worth 5).
+      const error = configErrorOf(() => planStart(grid({ investment: undefined, quantityPerLevel: 0.05 }), 20));
+      expect(error.message).toMatch(/^quantityPerLevel: the start's market buy of 0\.2 at 20 is worth 4, below market\.minNotional 5/);
+      expect(planStart(grid({ investment: undefined, quantityPerLevel: 0.05 }), 25).marketBuyQuantity).toBe(0.2); // worth exactly 5
     });
 
     test('stopLoss at or above the start price is rejected', () => {
@@ -380,3 +401,23 @@ describe('planStart', () => {
 function floor5(x: number): number {
   return Math.floor(x * 1e5 + 1e-9) / 1e5;
 }
+
+describe('stopSellQuantity', () => {
+  const market = { priceStep: 0.01, amountStep: 0.00001, minNotional: 5 };
+
+  test('the position floored to the amount step; the dust below one step is not sold', () => {
+    expect(stopSellQuantity(market, 0.029125, 60_000)).toBe(0.02912);
+    expect(stopSellQuantity(market, 0.02912 + 0.00224 - 0.00224, 60_000)).toBe(0.02912); // float noise either side of a step
+    expect(stopSellQuantity(market, 0.7 - 0.4, 60_000)).toBe(0.3); // 0.29999999999999993
+    expect(stopSellQuantity(market, 0.000009, 60_000)).toBe(0);
+    expect(stopSellQuantity(market, 0, 60_000)).toBe(0);
+  });
+
+  test('nothing when the sellable part is worth less than minNotional at the stop price; a stop by command (no price) sells it', () => {
+    expect(stopSellQuantity(market, 0.0001, 49_999)).toBe(0); // 4.9999 quote
+    expect(stopSellQuantity(market, 0.000109, 49_999)).toBe(0); // its sellable 0.0001 is what counts
+    expect(stopSellQuantity(market, 0.0001, 50_000)).toBe(0.0001); // exactly 5
+    expect(stopSellQuantity(market, 0.0001, undefined)).toBe(0.0001);
+  });
+});
+

@@ -353,8 +353,15 @@ describe('fills and fees', () => {
 
   test('a market sell of all base a hair above the free base sells what there is', async () => {
     const { exchange } = paper({ base: 0.3, quote: 0 }, 100);
-    const order = await market(exchange, 'sell', 0.1 + 0.2); // 0.30000000000000004
+    const order = await market(exchange, 'sell', 0.1 + 0.2); // 0.30000000000000004, truncated to 0.3
     expect(order.amount).toBe(0.3);
+    expect(exchange.wallet.base).toBe(0);
+  });
+
+  test('a market sell of all base with the wallet a hair below it (float noise) sells the amount and leaves nothing', async () => {
+    const { exchange } = paper({ base: 0.7 - 0.4, quote: 0 }, 100); // 0.29999999999999993
+    const order = await market(exchange, 'sell', 0.3);
+    expect(order).toMatchObject({ amount: 0.3, filled: 0.3 });
     expect(exchange.wallet.base).toBe(0);
   });
 
@@ -403,6 +410,56 @@ describe('fills and fees', () => {
     expect(exchange.wallet.base).toBe(0);
     expect(exchange.wallet.quote).toBeCloseTo(1_000 + 5 - 100 * MAKER - 105 * MAKER, 9);
     expect(exchange.feesPaid).toBeCloseTo(0.205, 12);
+  });
+});
+
+describe('market filters, as ccxt and the exchange apply them live', () => {
+  test('an amount is truncated to the amount step as ccxt does: 13 x 0.00224 in doubles is 0.02911, 0.02912 stays', async () => {
+    const { exchange } = paper({ base: 0, quote: 10_000 }, 67_182.92);
+    const truncated = await market(exchange, 'buy', 13 * 0.00224, 'q1'); // 0.029119999999999997
+    expect(truncated).toMatchObject({ amount: 0.02911, filled: 0.02911, status: 'closed' });
+    const exact = await market(exchange, 'buy', 0.02912, 'q2');
+    expect(exact).toMatchObject({ amount: 0.02912, filled: 0.02912, status: 'closed' });
+    expect((await exchange.fetchFills(SYMBOL)).map((fill) => fill.amount)).toEqual([0.02911, 0.02912]);
+    expect(exchange.wallet.base).toBe(0.02911 + 0.02912);
+  });
+
+  test('a limit order rests and fills with its amount truncated and its price rounded to the nearest price step', async () => {
+    const { exchange } = paper({ base: 1, quote: 10_000 }, 110);
+    const buy = await limit(exchange, 'buy', 100.004, 0.123456, 'r1');
+    const sell = await limit(exchange, 'sell', 120.005, 0.123459, 'r2');
+    expect(buy).toMatchObject({ price: 100, amount: 0.12345, status: 'open' });
+    expect(sell).toMatchObject({ price: 120.01, amount: 0.12345, status: 'open' });
+    expect((await balances(exchange)).quote.used).toBeCloseTo(0.12345 * 100 * (1 + MAKER), 12);
+    expect((await balances(exchange)).base.used).toBe(0.12345);
+    walk(exchange, 99);
+    expect((await exchange.fetchFills(SYMBOL)).map((fill) => [fill.price, fill.amount])).toEqual([[100, 0.12345]]);
+  });
+
+  test('an amount below one amount step is refused (INVALID_ORDER), as ccxt refuses it before sending', async () => {
+    const { exchange } = paper();
+    expect(await exchangeErrorOf(market(exchange, 'sell', 0.000009))).toMatchObject({ kind: 'rejected', code: 'INVALID_ORDER' });
+    expect(await exchangeErrorOf(limit(exchange, 'sell', 120, 0.000009))).toMatchObject({ kind: 'rejected', code: 'INVALID_ORDER' });
+    expect(exchange.allOrders()).toEqual([]);
+  });
+
+  test('a limit order worth less than minNotional at its price is refused (MIN_NOTIONAL); exactly the minimum is accepted', async () => {
+    const { exchange } = paper();
+    expect(await exchangeErrorOf(limit(exchange, 'buy', 100, 0.04999, 'n1'))).toMatchObject({ kind: 'rejected', code: 'MIN_NOTIONAL' });
+    // Truncated first: 0.0499999 is 0.04999, below the minimum.
+    expect(await exchangeErrorOf(limit(exchange, 'buy', 100, 0.0499999, 'n2'))).toMatchObject({ code: 'MIN_NOTIONAL' });
+    expect(await exchange.fetchOrderByClientId('n1', SYMBOL)).toBeUndefined();
+    expect((await limit(exchange, 'buy', 100, 0.05, 'n3')).status).toBe('open');
+    expect(await exchangeErrorOf(limit(exchange, 'sell', 120, 0.04, 'n4'))).toMatchObject({ code: 'MIN_NOTIONAL' });
+  });
+
+  test('a market order worth less than minNotional at the market price is refused (MIN_NOTIONAL); nothing trades', async () => {
+    const { exchange } = paper({ base: 1, quote: 10_000 }, 110);
+    expect(await exchangeErrorOf(market(exchange, 'buy', 0.045, 'n5'))).toMatchObject({ kind: 'rejected', code: 'MIN_NOTIONAL' });
+    expect(await exchangeErrorOf(market(exchange, 'sell', 0.045, 'n6'))).toMatchObject({ kind: 'rejected', code: 'MIN_NOTIONAL' });
+    expect(await exchange.fetchFills(SYMBOL)).toEqual([]);
+    expect(exchange.wallet).toEqual({ base: 1, quote: 10_000 });
+    expect((await market(exchange, 'sell', 0.04546, 'n7')).status).toBe('closed'); // 5.0006
   });
 });
 
@@ -477,7 +534,7 @@ describe('cancel and lookups', () => {
     await limit(exchange, 'buy', 100, 0.1, 'ob1');
     await limit(exchange, 'sell', 120, 0.1, 'os1');
     await limit(exchange, 'buy', 95, 0.1, 'ob2');
-    await market(exchange, 'buy', 0.01, 'om');
+    await market(exchange, 'buy', 0.05, 'om');
     const open = await exchange.fetchOpenOrders(SYMBOL);
     expect(open.map((o) => o.clientOrderId).sort()).toEqual(['ob1', 'ob2', 'os1']);
     for (const order of open) expect(order).toMatchObject({ status: 'open', symbol: SYMBOL, filled: 0 });
@@ -646,10 +703,10 @@ describe('snapshot and restore', () => {
     expect(after).toEqual(await state(original.exchange));
     expect(after.fills.length).toBeGreaterThan(6); // the scenario did trade after the snapshot
     // new orders get fresh ids on both
-    const a = await limit(original.exchange, 'buy', 50, 0.01, 'late');
-    const b = await limit(restored, 'buy', 50, 0.01, 'late');
+    const a = await limit(original.exchange, 'buy', 50, 0.1, 'late');
+    const b = await limit(restored, 'buy', 50, 0.1, 'late');
     expect(b.id).toBe(a.id);
-    expect((await exchangeErrorOf(limit(restored, 'buy', 50, 0.01, 'g-b95'))).code).toBe('DUPLICATE_CLIENT_ORDER_ID');
+    expect((await exchangeErrorOf(limit(restored, 'buy', 50, 0.1, 'g-b95'))).code).toBe('DUPLICATE_CLIENT_ORDER_ID');
   });
 
   test('a snapshot is a copy: later trading does not change it', async () => {

@@ -1,7 +1,8 @@
 // Rounding to exchange steps: src/domain/steps.ts.
+import ccxt from 'ccxt';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { fits, floorToStep, roundToStep, stepDecimals } from '../../src/domain/steps.js';
+import { fits, floorToStep, reachesMinNotional, roundToStep, stepDecimals, truncateToStep } from '../../src/domain/steps.js';
 
 const STEPS = [0.01, 0.1, 0.5, 1, 5, 0.00001, 1e-8] as const;
 
@@ -170,3 +171,54 @@ describe('fits', () => {
     expect(fits(1, -1)).toBe(false);
   });
 });
+
+describe('truncateToStep: what ccxt sends (amountToPrecision, TRUNCATE in TICK_SIZE mode)', () => {
+  test.each([
+    [13 * 0.00224, 0.00001, 0.02911], // 0.029119999999999997: a hair below a multiple loses a whole step, as live
+    [0.02912, 0.00001, 0.02912],
+    [0.1 + 0.2, 0.1, 0.3],
+    [0.7 - 0.4, 0.00001, 0.29999], // 0.29999999999999993
+    [1.7, 0.5, 1.5],
+    [7, 5, 5],
+    [123.456, 0.01, 123.45],
+    [1e-7, 1e-8, 1e-7],
+    [2.5e-7, 1e-7, 2e-7],
+    [0.000009, 0.00001, 0],
+    [67182.92, 0.01, 67182.92],
+  ])('truncateToStep(%s, %s) = %s', (x, step, expected) => {
+    expect(truncateToStep(x, step)).toBe(expected);
+  });
+
+  test("property: the same number as ccxt's decimalToPrecision", () => {
+    const { decimalToPrecision, TRUNCATE, TICK_SIZE, NO_PADDING } = ccxt;
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constantFrom(...STEPS), (x, step) => {
+        expect(truncateToStep(x, step)).toBe(Number(decimalToPrecision(x, TRUNCATE, step, TICK_SIZE, NO_PADDING)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('a step-snapped value is sent unchanged', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constantFrom(...STEPS), (x, step) => {
+        const floored = floorToStep(x, step);
+        expect(truncateToStep(floored, step)).toBe(floored);
+        expect(truncateToStep(roundToStep(x, step), step)).toBe(roundToStep(x, step));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('reachesMinNotional', () => {
+  test('at or above the minimum, to float noise; below it, no', () => {
+    expect(reachesMinNotional(0.05, 100, 5)).toBe(true);
+    expect(reachesMinNotional(0.0001, 50_000, 5)).toBe(true);
+    expect(reachesMinNotional(1, 5 * (1 - 1e-12), 5)).toBe(true); // float noise of a product
+    expect(reachesMinNotional(1, 5 * (1 - 1e-6), 5)).toBe(false);
+    expect(reachesMinNotional(0.04999, 100, 5)).toBe(false);
+    expect(reachesMinNotional(1, 0, 0)).toBe(true);
+  });
+});
+

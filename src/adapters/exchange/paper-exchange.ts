@@ -7,11 +7,19 @@
 // locks q*p*(1+maker) quote, an open sell locks q base; an order whose funds are not free is
 // rejected with "insufficient funds", as a real exchange would.
 //
+// The market's filters apply as they do live, where the ccxt adapter quantises an order before
+// the exchange sees it and the exchange then checks it: the amount is truncated to the amount step
+// (ccxt's amountToPrecision: 0.029119999999999997 at 0.00001 is 0.02911; one that truncates to 0
+// is refused, INVALID_ORDER), the price rounded to the nearest price step (priceToPrecision), and
+// an order worth less than minNotional is refused (MIN_NOTIONAL; a limit order at its price, a
+// market order at the market price). The order then holds, and fills, the quantised numbers, so
+// an intent that was not a multiple shows up here as it would live.
+//
 // Own-order events are delivered asynchronously (microtasks, FIFO), never inside the call that
 // caused them, so a listener never re-enters the exchange mid-operation; the order stays
 // deterministic.
 import type { Fill, Side } from '../../domain/trading.js';
-import { fits } from '../../domain/steps.js';
+import { fits, reachesMinNotional, roundToStep, truncateToStep } from '../../domain/steps.js';
 import {
   type AssetBalance,
   ExchangeError,
@@ -177,22 +185,24 @@ export class PaperExchange implements ExchangePort {
   }
 
   async createLimitOrder(request: LimitOrderRequest): Promise<ExchangeOrder> {
-    this.checkNewOrder(request.symbol, request.clientOrderId, request.amount);
-    if (!(request.price > 0)) throw new ExchangeError('rejected', `invalid price ${request.price}`, 'INVALID_ORDER');
-    const marketable = request.side === 'buy' ? request.price >= this.price : request.price <= this.price;
+    const amount = this.checkNewOrder(request.symbol, request.clientOrderId, request.amount);
+    const price = request.price > 0 ? roundToStep(request.price, this.market.priceStep) : Number.NaN;
+    if (!(price > 0)) throw new ExchangeError('rejected', `invalid price ${request.price}`, 'INVALID_ORDER');
+    this.checkMinNotional(request.clientOrderId, amount, price);
+    const marketable = request.side === 'buy' ? price >= this.price : price <= this.price;
     if (marketable) {
       // Crosses the book: a real exchange fills it at once as a taker, at the market price.
-      return this.executeMarket(request.clientOrderId, request.side, request.amount, 'limit', request.price);
+      return this.executeMarket(request.clientOrderId, request.side, amount, 'limit', price);
     }
-    const locked = request.side === 'buy' ? request.amount * request.price * (1 + this.fees.maker) : request.amount;
+    const locked = request.side === 'buy' ? amount * price * (1 + this.fees.maker) : amount;
     this.reserve(request.side, locked);
     const order: RestingOrder = {
       id: `P${this.nextOrderId++}`,
       clientOrderId: request.clientOrderId,
       side: request.side,
       type: 'limit',
-      price: request.price,
-      amount: request.amount,
+      price,
+      amount,
       filled: 0,
       status: 'open',
       timestamp: this.now(),
@@ -205,8 +215,9 @@ export class PaperExchange implements ExchangePort {
   }
 
   async createMarketOrder(request: MarketOrderRequest): Promise<ExchangeOrder> {
-    this.checkNewOrder(request.symbol, request.clientOrderId, request.amount);
-    return this.executeMarket(request.clientOrderId, request.side, request.amount, 'market', undefined);
+    const amount = this.checkNewOrder(request.symbol, request.clientOrderId, request.amount);
+    this.checkMinNotional(request.clientOrderId, amount, this.price);
+    return this.executeMarket(request.clientOrderId, request.side, amount, 'market', undefined);
   }
 
   async cancelOrder(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
@@ -313,13 +324,29 @@ export class PaperExchange implements ExchangePort {
     }
   }
 
-  private checkNewOrder(symbol: string, clientOrderId: string, amount: number): void {
+  /** Checks what every new order must pass; returns its amount truncated to the amount step. */
+  private checkNewOrder(symbol: string, clientOrderId: string, amount: number): number {
     this.checkSymbol(symbol);
     if (this.byClientId.has(clientOrderId)) {
       throw new ExchangeError('rejected', `duplicate client order id ${clientOrderId}`, 'DUPLICATE_CLIENT_ORDER_ID');
     }
-    if (!(amount > 0)) throw new ExchangeError('rejected', `invalid amount ${amount}`, 'INVALID_ORDER');
+    if (!(amount > 0) || !Number.isFinite(amount)) throw new ExchangeError('rejected', `invalid amount ${amount}`, 'INVALID_ORDER');
     if (!Number.isFinite(this.price)) throw new ExchangeError('retryable', 'no market price yet', 'NO_PRICE');
+    const quantised = truncateToStep(amount, this.market.amountStep);
+    if (!(quantised > 0)) {
+      throw new ExchangeError('rejected', `amount ${amount} is below the amount step ${this.market.amountStep}`, 'INVALID_ORDER');
+    }
+    return quantised;
+  }
+
+  private checkMinNotional(clientOrderId: string, amount: number, price: number): void {
+    if (!reachesMinNotional(amount, price, this.market.minNotional)) {
+      throw new ExchangeError(
+        'rejected',
+        `${clientOrderId}: order value ${amount * price} ${this.market.quote} is below the minimum ${this.market.minNotional}`,
+        'MIN_NOTIONAL',
+      );
+    }
   }
 
   private reserve(side: Side, amount: number): void {
@@ -381,22 +408,20 @@ export class PaperExchange implements ExchangePort {
       const currency = side === 'buy' ? this.market.quote : this.market.base;
       throw new ExchangeError('rejected', `insufficient funds: needs ${needed} ${currency}, ${free} free`, REJECTED_FUNDS);
     }
-    // A sell of "all base" may differ from the free base by float noise: then sell exactly what is free.
-    const executed = side === 'sell' && fits(free, amount) ? free : amount;
     const order: RestingOrder = {
       id: `P${this.nextOrderId++}`,
       clientOrderId,
       side,
       type,
       price: limitPrice ?? price,
-      amount: executed,
+      amount,
       filled: 0,
       status: 'open',
       timestamp: this.now(),
       locked: 0,
     };
     this.byClientId.set(clientOrderId, order);
-    this.settle(order, price, executed, 'taker', executed);
+    this.settle(order, price, amount, 'taker', amount);
     return view(order, this.market.symbol);
   }
 
