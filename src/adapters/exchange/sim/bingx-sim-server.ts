@@ -283,18 +283,10 @@ export async function startBingxSimulator(options: BingxSimulatorOptions): Promi
         if (clientOrderId === '') throw new BadParams('Invalid parameters, err: the simulator needs newClientOrderId');
         let created: ExchangeOrder;
         if (type === 'LIMIT') {
-          const price = positiveNumber(params, 'price');
-          const amount = positiveNumber(params, 'quantity');
-          if (price * amount < market.minNotional) {
-            throw new ExchangeError('rejected', `order value ${decimal(price * amount)} is below the minimum ${decimal(market.minNotional)} ${market.quote}`, 'MIN_NOTIONAL');
-          }
-          created = await exchange.createLimitOrder({ ...order, price, amount });
+          // The paper exchange applies the market's filters (steps, min notional) as BingX does.
+          created = await exchange.createLimitOrder({ ...order, price: positiveNumber(params, 'price'), amount: positiveNumber(params, 'quantity') });
         } else {
-          const last = exchange.lastPrice;
-          const amount = params['quoteOrderQty'] !== undefined ? positiveNumber(params, 'quoteOrderQty') / last : positiveNumber(params, 'quantity');
-          if (Number.isFinite(last) && amount * last < market.minNotional) {
-            throw new ExchangeError('rejected', `order value ${decimal(amount * last)} is below the minimum ${decimal(market.minNotional)} ${market.quote}`, 'MIN_NOTIONAL');
-          }
+          const amount = params['quoteOrderQty'] !== undefined ? positiveNumber(params, 'quoteOrderQty') / exchange.lastPrice : positiveNumber(params, 'quantity');
           created = await exchange.createMarketOrder({ ...order, amount });
         }
         persist();
