@@ -8,9 +8,8 @@
 import { describe, expect, test } from 'vitest';
 import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
-import { GridService, type LiveSession } from '../../src/actors/grid-service.js';
+import { GridService } from '../../src/actors/grid-service.js';
 import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
-import type { Tick } from '../../src/adapters/exchange/port.js';
 import type { Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
@@ -19,39 +18,13 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
 import { paperExchangeAt50k } from '../support/paper-exchange.js';
+import { paperSession } from '../support/paper-session.js';
 import { storeBackends, useMigratedStore } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
 // Levels 48,000 49,000 50,000 51,000 52,000; started at 50,000: buys at 48k and 49k, sells at 51k and 52k.
 const config = parseGridConfig({ id: 'rb', symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01 });
-
-
-/** The paper exchange as the live session: every order the grid sends is counted (a second send of a client id would show). */
-function sessionOn(exchange: PaperExchange): { session: LiveSession; sent: string[] } {
-  const sent: string[] = [];
-  const session: LiveSession = {
-    loadMarket: (symbol) => exchange.loadMarket(symbol),
-    createLimitOrder: (request) => {
-      sent.push(request.clientOrderId);
-      return exchange.createLimitOrder(request);
-    },
-    createMarketOrder: (request) => {
-      sent.push(request.clientOrderId);
-      return exchange.createMarketOrder(request);
-    },
-    cancelOrder: (clientOrderId, symbol) => exchange.cancelOrder(clientOrderId, symbol),
-    fetchOrderByClientId: (clientOrderId, symbol) => exchange.fetchOrderByClientId(clientOrderId, symbol),
-    fetchOpenOrders: (symbol) => exchange.fetchOpenOrders(symbol),
-    fetchFills: (symbol, since) => exchange.fetchFills(symbol, since),
-    fetchBalance: () => exchange.fetchBalance(),
-    subscribe: (listener) => exchange.subscribe(listener),
-    firstTick: async (symbol): Promise<Tick> => ({ symbol, price: exchange.lastPrice, timestamp: Date.now() }),
-    onTick: () => () => undefined,
-    status: () => ({ state: 'connected', lastError: null, attempt: 0, lastTickAt: null }),
-  };
-  return { session, sent };
-}
 
 const openIds = (exchange: PaperExchange) =>
   exchange
@@ -90,7 +63,7 @@ for (const backend of backends) {
 
     test('a journal that lost events is not rebuilt from: an order of the grid on the exchange it does not know refuses the start, nothing is sent', async () => {
       const exchange = paperExchangeAt50k();
-      const { session, sent } = sessionOn(exchange);
+      const { session, sent } = paperSession(exchange);
       const start = (): GridService => {
         const service = new GridService({ config, session, store, logger: silentLogger, signal: new AbortController().signal });
         service.start();
@@ -117,7 +90,7 @@ for (const backend of backends) {
 
     test('a snapshot of another machine version: rebuilt from the journal, nothing placed twice, counter-orders once, books agree', async () => {
       const exchange = paperExchangeAt50k();
-      const { session, sent } = sessionOn(exchange);
+      const { session, sent } = paperSession(exchange);
       const logs: Array<Record<string, unknown>> = [];
       const logger = createLogger({ format: 'json', level: 'info', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
       const runtimes: GridRuntime[] = [];
