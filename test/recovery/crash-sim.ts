@@ -41,6 +41,11 @@ export interface CrashScenario {
   readonly walkWhileDown: boolean;
 }
 
+/** Whether the market waited for the bot whenever it was down or recovering: then crashes must change nothing at all. */
+export function marketWaits(scenario: CrashScenario): boolean {
+  return !scenario.walkWhileDown && scenario.fillPause === undefined;
+}
+
 /** A simulated run, at rest at the end of its path. */
 export interface SimRun {
   readonly exchange: PaperExchange;
