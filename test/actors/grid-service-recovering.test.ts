@@ -7,7 +7,7 @@ import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { silentLogger } from '../../src/adapters/telemetry/logger.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { paperExchangeAt50k } from '../support/paper-exchange.js';
-import { sessionOn } from '../support/paper-session.js';
+import { paperSession } from '../support/paper-session.js';
 import { until } from '../support/until.js';
 
 const config = parseGridConfig({ id: 'hr', symbol: 'BTC/USDT', lower: 48_000, upper: 52_000, levels: 5, quantityPerLevel: 0.01 });
@@ -15,7 +15,7 @@ const config = parseGridConfig({ id: 'hr', symbol: 'BTC/USDT', lower: 48_000, up
 describe('a grid while it recovers', () => {
   test('is RECOVERING and unhealthy, without figures, until reconciled; then ACTIVE', async () => {
     const exchange = paperExchangeAt50k();
-    const { session } = sessionOn(exchange);
+    const { session } = paperSession(exchange);
     const store = new MemoryStore();
     const launch = (): GridService => {
       const service = new GridService({ config, session, store, logger: silentLogger, signal: new AbortController().signal });

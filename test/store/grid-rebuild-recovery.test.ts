@@ -18,7 +18,7 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';
 import { paperExchangeAt50k } from '../support/paper-exchange.js';
-import { sessionOn } from '../support/paper-session.js';
+import { paperSession } from '../support/paper-session.js';
 import { storeBackends, useMigratedStore } from '../support/store-backends.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
@@ -72,7 +72,7 @@ for (const backend of backends) {
 
     test('a journal that lost events is not rebuilt from: an order of the grid on the exchange it does not know refuses the start, nothing is sent', async () => {
       const exchange = paperExchangeAt50k();
-      const { session, sent } = sessionOn(exchange);
+      const { session, sent } = paperSession(exchange);
       const start = (): GridService => {
         const service = new GridService({ config, session, store, logger: silentLogger, signal: new AbortController().signal });
         service.start();
@@ -99,7 +99,7 @@ for (const backend of backends) {
 
     test('a snapshot of another machine version: rebuilt from the journal, nothing placed twice, counter-orders once, books agree', async () => {
       const exchange = paperExchangeAt50k();
-      const { session, sent } = sessionOn(exchange);
+      const { session, sent } = paperSession(exchange);
       const logs: Array<Record<string, unknown>> = [];
       const logger = createLogger({ format: 'json', level: 'info', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
       const runtimes: GridRuntime[] = [];

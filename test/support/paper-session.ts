@@ -1,11 +1,11 @@
-// A paper exchange standing in for a live exchange session (GridService's LiveSession), for tests
-// of the live start and recovery without a network.
+// A paper exchange as a grid's live session (GridService's LiveSession): requests, own-order
+// stream and the first tick from the paper exchange, every new order's client id counted (a
+// second send of a client id would show).
 import type { LiveSession } from '../../src/actors/grid-service.js';
 import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Tick } from '../../src/adapters/exchange/port.js';
 
-/** The paper exchange as the live session: every order the grid sends is counted (a second send of a client id would show). */
-export function sessionOn(exchange: PaperExchange): { session: LiveSession; sent: string[] } {
+export function paperSession(exchange: PaperExchange): { session: LiveSession; sent: string[] } {
   const sent: string[] = [];
   const session: LiveSession = {
     loadMarket: (symbol) => exchange.loadMarket(symbol),
