@@ -17,7 +17,8 @@
 //               from the grid's rule;
 // 5. reconcile: a resting order still not done and no longer open on the exchange is looked up:
 //               cancelled or expired there, the order machine is told;
-// 6. report:    open orders of this grid's id prefix that nothing knows of are logged, never touched.
+// 6. report:    open orders of this grid's id prefix that nothing knows of are logged, never touched
+//               (asked for again if the start's list has any: an order may have ended meanwhile).
 import type { ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
 import type { StorePort } from '../adapters/store/port.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
@@ -145,10 +146,16 @@ export async function reconcileWithExchange(
   }
 
   const prefix = `bb${config.id}_`;
-  const slots = new Set(runtime.actor.getSnapshot().context.slots.flatMap((slot) => (slot ? [slot.clientOrderId] : [])));
-  const unknownOrders = openOnExchange
-    .filter((order) => order.clientOrderId.startsWith(prefix) && !runtime.orders.has(order.clientOrderId) && !slots.has(order.clientOrderId))
-    .map((order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`);
+  const unknownIn = (orders: readonly ExchangeOrder[]): ExchangeOrder[] => {
+    const slots = new Set(runtime.actor.getSnapshot().context.slots.flatMap((slot) => (slot ? [slot.clientOrderId] : [])));
+    return orders.filter((order) => order.clientOrderId.startsWith(prefix) && !runtime.orders.has(order.clientOrderId) && !slots.has(order.clientOrderId));
+  };
+  // The list was taken when the start began: an order that ended during the recovery is in it but
+  // no longer in the books. Only orders still open now, and still unknown, are reported.
+  const suspects = unknownIn(openOnExchange);
+  const unknownOrders = (suspects.length === 0 ? [] : unknownIn(await exchange.fetchOpenOrders(config.symbol))).map(
+    (order) => `${order.clientOrderId} ${order.side} ${order.amount} @ ${order.price}`,
+  );
   if (unknownOrders.length > 0) logger.warn({ grid: config.id, orders: unknownOrders }, 'open orders with this grid\'s id that its books do not know: left as they are');
   return { orders: known.length, replayedFills: stored.length, lookedUp, endedOnExchange, caughtUpFills, unknownOrders };
 }

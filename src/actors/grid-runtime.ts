@@ -68,12 +68,13 @@ async function recordAck(store: StorePort, clientOrderId: string, order: Exchang
 }
 
 /**
- * Creates under way in this process, by client order id. A grid restarted in-process (a
- * supervised restart) starts an order over from its intent and looks it up, while the create the
- * stopped runtime sent may still wait in the client's rate limiter or be on the wire: the look-up
- * waits for it, else it could find nothing and send the order a second time.
+ * Creates under way, per exchange port, by client order id. A grid restarted in-process (a
+ * supervised restart, on the same exchange session) starts an order over from its intent and
+ * looks it up, while the create the stopped runtime sent may still wait in the client's rate
+ * limiter or be on the wire: the look-up waits for it, else it could find nothing and send the
+ * order a second time.
  */
-const createsUnderWay = new Map<string, Promise<unknown>>();
+const createsUnderWayOn = new WeakMap<ExchangePort, Map<string, Promise<unknown>>>();
 
 /**
  * The order machine with its effects bound to this grid's store and exchange. `journaled` settles
@@ -90,6 +91,8 @@ function orderLogicFor(
   replayStoredFills: (clientOrderId: string) => Promise<void>,
   listedOpen: Map<string, ExchangeOrder>,
 ) {
+  const createsUnderWay = createsUnderWayOn.get(exchange) ?? new Map<string, Promise<unknown>>();
+  createsUnderWayOn.set(exchange, createsUnderWay);
   return orderMachine.provide({
     actors: {
       recordIntent: fromPromise<IntentRecord, OrderIntent>(async ({ input }) => {
