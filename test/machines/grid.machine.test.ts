@@ -714,6 +714,28 @@ function strayMarketFill(options: HarnessOptions, where: 'running' | 'paused'): 
 // ---------------------------------------------------------------------------------------------
 
 describe('grid machine: start', () => {
+  it('a new grid is idle with nothing planned, out, owed or reported', () => {
+    const h = harness();
+    expect(h.state()).toBe('idle');
+    expect(h.ctx()).toEqual({
+      config: config(),
+      submitTimeoutMs: 10_000,
+      plan: undefined,
+      slots: [],
+      cycles: [],
+      gridPlaced: false,
+      marketOrders: 0,
+      pendingMarketOrder: undefined,
+      position: 0,
+      stats: { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 },
+      deferred: [],
+      stopReason: undefined,
+      sellOnStop: false,
+      error: undefined,
+      warnings: [],
+    });
+  });
+
   it('idle -START-> placing -> buyingBase: one market buy of nSell * q, then every grid order', () => {
     const h = harness();
     expect(h.state()).toBe('idle');
@@ -1105,6 +1127,18 @@ describe('grid machine: stopping', () => {
     expect(h.ctx().position).toBe(0);
   });
 
+  it('a stop sell reported short of the position by at most 1e-9 of the fill leaves exactly 0', () => {
+    // f * 1e-9 is exactly 2^-30 and p = f + 2^-30: what is left is the tolerance to the last bit.
+    const f = 0.9313225746154785;
+    const h = harness(config({ balance: { base: f + 2 ** -30 } }));
+    h.start(140); // no sell level: nothing to buy, the base is the wallet's
+    h.send({ type: 'STOP', sellBase: true });
+    for (const level of [0, 1, 2, 3]) h.canceled(h.at(level));
+    h.filled(h.market(), { amount: f, price: 140 });
+    expect(h.state()).toBe('idle');
+    expect(h.ctx().position).toBe(0);
+  });
+
   it('STOP with sellBase but no base to sell goes straight to idle', () => {
     const h = harness();
     h.start(140); // buys only, no base
@@ -1288,6 +1322,19 @@ describe('grid machine: a stop while the start buy is out', () => {
     expect(h.ctx()).toMatchObject({ position: 0, pendingMarketOrder: undefined, gridPlaced: false });
     expect(h.outstanding()).toEqual([]);
     expect(h.intents().filter((i) => i.type === 'limit')).toEqual([]); // the grid was never placed
+  });
+
+  it('an answer for another order does not end the wait for the start buy', () => {
+    const h = harness();
+    h.start(120);
+    const buy = h.market();
+    h.send({ type: 'STOP', sellBase: true });
+    const stale: OrderIntent = { clientOrderId: 'bbg1_1b9', symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 110, amount: 1, level: 1 };
+    h.send({ type: 'ORDER.CANCELED', intent: stale, filled: 0, averagePrice: 0, fee: 0 });
+    expect(h.state()).toEqual({ stopping: 'cancelling' });
+    expect(h.ctx().pendingMarketOrder).toEqual({ clientOrderId: buy.clientOrderId, side: 'buy' });
+    h.filled(buy, { price: 120 });
+    expect(h.market()).toMatchObject({ side: 'sell', amount: 2 });
   });
 
   it('STOP without sellBase during the start buy books the base and keeps it', () => {
@@ -1498,13 +1545,16 @@ describe('grid machine: a canceled or expired order that filled in part', () => 
     expect(h.ctx().position).toBe(2.5);
   });
 
-  it('an answer for an order at a level that holds nothing books its fill, and the grid carries on', () => {
+  it.each([
+    ['a cancel', 'ORDER.CANCELED', 'buy', 2.5],
+    ['a fill', 'ORDER.FILLED', 'sell', 1.5],
+  ] as const)('%s of an order at a level that holds nothing is booked, and the grid carries on', (_, type, side, position) => {
     const h = running();
-    const stale: OrderIntent = { ...h.at(1), level: 2, price: 120, clientOrderId: 'bbg1_2b9' };
-    h.send({ type: 'ORDER.CANCELED', intent: stale, filled: 0.5, averagePrice: 120, fee: 0.06 });
+    const stale: OrderIntent = { ...h.at(1), side, level: 2, price: 120, clientOrderId: `bbg1_2${side[0]}9` };
+    h.send({ type, intent: stale, filled: 0.5, averagePrice: 120, fee: 0.06 });
     expect(h.actor.getSnapshot().status).toBe('active');
     expect(h.slotIds()).toEqual(['bbg1_0b1', 'bbg1_1b1', null, 'bbg1_3s1', 'bbg1_4s1']);
-    expect(h.ctx().position).toBe(2.5);
+    expect(h.ctx().position).toBe(position);
   });
 
   it('a fill of a sell the level no longer holds closes no round trip, even when the level holds a round-trip sell', () => {
