@@ -138,6 +138,17 @@ function harness(cfg: GridConfig = config(), options: HarnessOptions = {}) {
 
 type Harness = ReturnType<typeof harness>;
 
+/** Every way an order can end (a part filled where it can), for `intent`. */
+function outcomesOf(intent: OrderIntent): GridEvent[] {
+  const part = { filled: 0.5, averagePrice: 121, fee: 0.1 };
+  return [
+    { type: 'ORDER.FILLED', intent, filled: intent.amount, averagePrice: 121, fee: 0.2 },
+    { type: 'ORDER.REJECTED', intent, reason: 'rejected: Account has insufficient balance', code: '-2010' },
+    { type: 'ORDER.CANCELED', intent, ...part },
+    { type: 'ORDER.EXPIRED', intent, ...part },
+  ];
+}
+
 /** What an order that ended canceled or expired reports: its part filled (none by default), average price and fee. */
 function partFilled(intent: OrderIntent, options: FillOptions): { filled: number; averagePrice: number; fee: number } {
   const filled = options.amount ?? 0;
@@ -704,6 +715,28 @@ function strayMarketFill(options: HarnessOptions, where: 'running' | 'paused'): 
 // ---------------------------------------------------------------------------------------------
 
 describe('grid machine: start', () => {
+  it('a new grid is idle with nothing planned, out, owed or reported', () => {
+    const h = harness();
+    expect(h.state()).toBe('idle');
+    expect(h.ctx()).toEqual({
+      config: config(),
+      submitTimeoutMs: 10_000,
+      plan: undefined,
+      slots: [],
+      cycles: [],
+      gridPlaced: false,
+      marketOrders: 0,
+      pendingMarketOrder: undefined,
+      position: 0,
+      stats: { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 },
+      deferred: [],
+      stopReason: undefined,
+      sellOnStop: false,
+      error: undefined,
+      warnings: [],
+    });
+  });
+
   it('idle -START-> placing -> buyingBase: one market buy of nSell * q, then every grid order', () => {
     const h = harness();
     expect(h.state()).toBe('idle');
@@ -912,12 +945,48 @@ describe('grid machine: running', () => {
     expect(h.stats()).toMatchObject({ sellFills: 2, roundTrips: 1, skippedOrders: 1 });
   });
 
-  it('a waiting counter-order takes a level freed by a cancel or an expiry', () => {
+  it.each(['canceled', 'rejected', 'expired'] as const)('a waiting counter-order takes the level its order left %s', (how) => {
     const h = running();
     h.filled(h.at(1)); // sell at L2
     h.filled(h.at(3)); // its buy at L2 waits
-    expectLimitIntent(h.during(() => h.canceled(h.at(2))).submitted[0], 'buy', 2, 2);
+    const step = h.during(() => h[how](h.at(2)));
+    expect(step.submitted).toHaveLength(1);
+    expectLimitIntent(step.submitted[0], 'buy', 2, 2);
     expect(h.ctx().deferred).toEqual([]);
+    expect(h.stats().skippedOrders).toBe(how === 'rejected' ? 1 : 0);
+  });
+
+  it('a counter-order that would fall outside the grid is counted as skipped, neither placed nor held', () => {
+    const h = running();
+    // Stray answers (the grid never places a buy at the top level nor a sell at the bottom one): their counters would be at 5 and -1.
+    const topBuy: OrderIntent = { ...h.at(4), side: 'buy', clientOrderId: 'bbg1_4b9' };
+    const bottomSell: OrderIntent = { ...h.at(0), side: 'sell', clientOrderId: 'bbg1_0s9' };
+    for (const intent of [topBuy, bottomSell]) {
+      const step = h.during(() => h.send({ type: 'ORDER.FILLED', intent, filled: 1, averagePrice: intent.price!, fee: 0.1 }));
+      expect(step.submitted).toEqual([]);
+    }
+    expect(h.stats().skippedOrders).toBe(2);
+    expect(h.ctx().deferred).toEqual([]);
+  });
+
+  it('never changes the context of an earlier snapshot (a checkpoint must stay as it was)', () => {
+    const h = running();
+    const before = h.ctx();
+    const copy = structuredClone(before);
+    h.filled(h.at(1));
+    h.canceled(h.at(3));
+    expect(before).toEqual(copy);
+  });
+
+  it('a sell that leaves float dust brings the position back to exactly 0, so a stop has nothing to sell', () => {
+    // q = 0.1: 0.2 + 0.1 - 0.1 - 0.1 - 0.1 is 2.8e-17 in floating point.
+    const h = running(config({ quantityPerLevel: 0.1 }));
+    for (const level of [1, 2, 3, 4]) h.filled(h.at(level));
+    expect(h.ctx().position).toBe(0);
+    h.send({ type: 'STOP', sellBase: true });
+    for (const level of [0, 1, 2, 3]) h.canceled(h.at(level));
+    expect(h.state()).toBe('idle');
+    expect(h.submits.filter((s) => s.intent.type === 'market')).toHaveLength(1); // only the start buy
   });
 });
 
@@ -1027,6 +1096,48 @@ describe('grid machine: stopping', () => {
     sell.filled(sell.market(), { price: 121 });
     expect(sell.state()).toBe('idle');
     expect(sell.ctx()).toMatchObject({ stopReason: 'command', position: 0 });
+  });
+
+  it('STOP from paused stops the same way', () => {
+    const h = running();
+    h.send({ type: 'PAUSE' });
+    const step = h.during(() => h.send({ type: 'STOP' }));
+    expect(h.state()).toEqual({ stopping: 'cancelling' });
+    expect(step.canceled).toEqual(['bbg1_0b1', 'bbg1_1b1', 'bbg1_3s1', 'bbg1_4s1']);
+    expect(h.ctx()).toMatchObject({ stopReason: 'command', sellOnStop: false });
+  });
+
+  it('while the stop sell is out, answers for other orders change nothing; its own fill ends the stop', () => {
+    const h = running();
+    const startBuy = h.intents().find((intent) => intent.type === 'market')!;
+    h.send({ type: 'STOP', sellBase: true });
+    const limit = h.at(0);
+    for (const level of [0, 1, 3, 4]) h.canceled(h.at(level));
+    const sell = h.market();
+    // A late duplicate of an answered limit order, of the answered start buy, and an order the grid never asked for.
+    for (const intent of [limit, startBuy, { ...sell, clientOrderId: 'bbg1_m9' }]) {
+      for (const stray of outcomesOf(intent)) {
+        const before = h.actor.getSnapshot();
+        expect(h.during(() => h.send(stray))).toEqual({ submitted: [], canceled: [] });
+        expect(h.state(), stray.type).toEqual({ stopping: 'awaitingSell' });
+        expect(h.ctx(), stray.type).toEqual(before.context);
+      }
+    }
+    h.filled(sell, { price: 121 });
+    expect(h.state()).toBe('idle');
+    expect(h.ctx().position).toBe(0);
+  });
+
+  it('a stop sell reported short of the position by at most 1e-9 of the fill leaves exactly 0', () => {
+    // f * 1e-9 is exactly 2^-30 and p = f + 2^-30: what is left is the tolerance to the last bit.
+    const f = 0.9313225746154785;
+    const h = harness(config({ balance: { base: f + 2 ** -30 } }));
+    h.start(140); // no sell level: nothing to buy, the base is the wallet's
+    h.send({ type: 'STOP', sellBase: true });
+    for (const level of [0, 1, 2, 3]) h.canceled(h.at(level));
+    h.filled(h.market(), { amount: f, price: 140 });
+    expect(h.state()).toBe('idle');
+    expect(h.ctx().position).toBe(0);
   });
 
   it('STOP with sellBase but no base to sell goes straight to idle', () => {
@@ -1245,6 +1356,19 @@ describe('grid machine: a stop while the start buy is out', () => {
     expect(h.intents().filter((i) => i.type === 'limit')).toEqual([]); // the grid was never placed
   });
 
+  it('an answer for another order does not end the wait for the start buy', () => {
+    const h = harness();
+    h.start(120);
+    const buy = h.market();
+    h.send({ type: 'STOP', sellBase: true });
+    const stale: OrderIntent = { clientOrderId: 'bbg1_1b9', symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 110, amount: 1, level: 1 };
+    h.send({ type: 'ORDER.CANCELED', intent: stale, filled: 0, averagePrice: 0, fee: 0 });
+    expect(h.state()).toEqual({ stopping: 'cancelling' });
+    expect(h.ctx().pendingMarketOrder).toEqual({ clientOrderId: buy.clientOrderId, side: 'buy' });
+    h.filled(buy, { price: 120 });
+    expect(h.market()).toMatchObject({ side: 'sell', amount: 2 });
+  });
+
   it('STOP without sellBase during the start buy books the base and keeps it', () => {
     const h = harness();
     h.start(120);
@@ -1451,6 +1575,26 @@ describe('grid machine: a canceled or expired order that filled in part', () => 
     h.send({ type: 'ORDER.CANCELED', intent: stale, filled: 0.5, averagePrice: 110, fee: 0.055 });
     expect(h.slotIds()[1]).toBe('bbg1_1b1');
     expect(h.ctx().position).toBe(2.5);
+  });
+
+  it.each([
+    ['a cancel', 'ORDER.CANCELED', 'buy', 2.5],
+    ['a fill', 'ORDER.FILLED', 'sell', 1.5],
+  ] as const)('%s of an order at a level that holds nothing is booked, and the grid carries on', (_, type, side, position) => {
+    const h = running();
+    const stale: OrderIntent = { ...h.at(1), side, level: 2, price: 120, clientOrderId: `bbg1_2${side[0]}9` };
+    h.send({ type, intent: stale, filled: 0.5, averagePrice: 120, fee: 0.06 });
+    expect(h.actor.getSnapshot().status).toBe('active');
+    expect(h.slotIds()).toEqual(['bbg1_0b1', 'bbg1_1b1', null, 'bbg1_3s1', 'bbg1_4s1']);
+    expect(h.ctx().position).toBe(position);
+  });
+
+  it('a fill of a sell the level no longer holds closes no round trip, even when the level holds a round-trip sell', () => {
+    const h = running();
+    h.filled(h.at(1)); // its counter: the round-trip sell bbg1_2s1
+    h.send({ type: 'ORDER.FILLED', intent: { ...h.at(2), clientOrderId: 'bbg1_2s9' }, filled: 1, averagePrice: 120, fee: 0.12 });
+    expect(h.stats()).toMatchObject({ roundTrips: 0, gridProfit: 0 });
+    expect(h.slotIds()[2]).toBe('bbg1_2s1');
   });
 });
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseGridConfig, type GridConfig, type GridConfigInput } from '../../src/config/grid-config.js';
-import { counterOrderOf, gridLevels, nearestLevel, planStart, roundTripProfit, stopSellQuantity } from '../../src/machines/grid-math.js';
+import { counterOrderOf, gridLevels, nearestLevel, planStart, reachedTrigger, roundTripProfit, stopSellQuantity } from '../../src/machines/grid-math.js';
 import { configErrorOf } from '../support/config-error.js';
 
 /** 5 arithmetic levels 100, 125, 150, 175, 200; default fees 0.001 and market filters. */
@@ -127,8 +127,38 @@ describe('nearestLevel', () => {
     expect(nearestLevel([99999.99, 100000, 100000.02], 100000.01)).toBe(1);
   });
 
+  test('the tie tolerance is 1e-9 of the price', () => {
+    // 137.5 is the middle of 125 and 150; 1e-9 of it is 1.4e-7, so a price 1e-8 above is a tie, 1e-6 above is not.
+    expect(nearestLevel([125, 150], 137.5 + 1e-8)).toBe(0);
+    expect(nearestLevel([125, 150], 137.5 + 1e-6)).toBe(1);
+    // At 17.50000000875, 30 is closer than 5 by exactly 1e-9 of the price (to the last bit): still a tie.
+    expect(nearestLevel([5, 30], 17.50000000875)).toBe(0);
+  });
+
   test('one level', () => {
     expect(nearestLevel([100], 5)).toBe(0);
+  });
+});
+
+describe('reachedTrigger', () => {
+  const triggers = { stopLoss: 90, takeProfit: 150 };
+
+  test.each([
+    [89, 'stopLoss'],
+    [90, 'stopLoss'],
+    [90.01, undefined],
+    [149.99, undefined],
+    [150, 'takeProfit'],
+    [151, 'takeProfit'],
+  ])('at %s: %s (a trigger fires at its price or beyond)', (price, trigger) => {
+    expect(reachedTrigger(triggers, price)).toBe(trigger);
+  });
+
+  test('a trigger that is not set never fires', () => {
+    expect(reachedTrigger({}, 0)).toBeUndefined();
+    expect(reachedTrigger({}, 1e9)).toBeUndefined();
+    expect(reachedTrigger({ takeProfit: 150 }, 1)).toBeUndefined();
+    expect(reachedTrigger({ stopLoss: 90 }, 1e9)).toBeUndefined();
   });
 });
 
@@ -316,6 +346,14 @@ describe('planStart', () => {
       expect(inv.message).toContain('market.minNotional 5');
     });
 
+    test('the min-notional error says what the order is worth, without float noise', () => {
+      // 0.07 * 100 = 7.000000000000001 in floating point.
+      const error = configErrorOf(() => planStart(grid({ investment: undefined, quantityPerLevel: 0.07, market: { minNotional: 10 } }), 150));
+      expect(error.message).toBe(
+        'quantityPerLevel: an order of 0.07 at the lowest level 100 is worth 7, below market.minNotional 10; raise it or use fewer levels',
+      );
+    });
+
     test('an order at L_0 worth exactly minNotional is accepted', () => {
       expect(planStart(grid({ investment: undefined, quantityPerLevel: 0.05 }), 150).quantity).toBe(0.05);
     });
@@ -325,6 +363,13 @@ describe('planStart', () => {
       const error = configErrorOf(() => planStart(grid({ investment: undefined, quantityPerLevel: 0.05 }), 20));
       expect(error.message).toMatch(/^quantityPerLevel: the start's market buy of 0\.2 at 20 is worth 4, below market\.minNotional 5/);
       expect(planStart(grid({ investment: undefined, quantityPerLevel: 0.05 }), 25).marketBuyQuantity).toBe(0.2); // worth exactly 5
+    });
+
+    test('an order at L_0 short of minNotional by the 1e-9 tolerance is accepted, by more is not', () => {
+      // 1 * 99.9999999 is exactly 100 * (1 - 1e-9) in floating point.
+      const atTolerance = { lower: 99.9999999, investment: undefined, quantityPerLevel: 1, market: { priceStep: 1e-7, amountStep: 1, minNotional: 100 } };
+      expect(planStart(grid(atTolerance), 150).quantity).toBe(1);
+      expect(() => planStart(grid({ ...atTolerance, lower: 99.9999998 }), 150)).toThrow(/below market\.minNotional 100/);
     });
 
     test('stopLoss at or above the start price is rejected', () => {
@@ -346,8 +391,10 @@ describe('planStart', () => {
     test('a wallet that cannot pay the market buy is rejected, naming balance.quote', () => {
       // 2 sells * 1 * 150 * 1.001 = 300.3 quote needed.
       const error = configErrorOf(() => planStart(grid({ investment: undefined, quantityPerLevel: 1, balance: { quote: 300 } }), 150));
-      expect(error.message).toMatch(/^balance\.quote: /);
-      expect(error.message).toMatch(/costing 300\.(3|29999)/);
+      // 300.29999999999995 in floating point: the message rounds it.
+      expect(error.message).toBe(
+        'balance.quote: the start buys 2 base for the 2 sell levels at 150, costing 300.3 quote with the taker fee, but the wallet holds 300; raise balance.quote or lower the size',
+      );
       expect(planStart(grid({ investment: undefined, quantityPerLevel: 1, balance: { quote: 300.3 } }), 150).quantity).toBe(1);
       // Base in the wallet does not pay for the start's market buy.
       expect(() => planStart(grid({ investment: undefined, quantityPerLevel: 1, balance: { quote: 0, base: 10 } }), 150)).toThrow(/balance\.quote/);
@@ -365,9 +412,12 @@ describe('planStart', () => {
       expect(inv.message).toMatch(/^investment: .*rounds down to 0/);
     });
 
-    test('a start price that is not positive is rejected', () => {
-      expect(() => planStart(grid(), 0)).toThrow(ConfigError);
-      expect(() => planStart(grid(), Number.NaN)).toThrow(ConfigError);
+    // With quantityPerLevel nothing else depends on the price being positive: without this check
+    // a start at 0 would plan a grid of sells only, bought for nothing.
+    test.each([0, -150, Number.NaN])('a start price of %s is rejected, with either sizing', (price) => {
+      for (const sizing of [{}, { investment: undefined, quantityPerLevel: 1 }]) {
+        expect(configErrorOf(() => planStart(grid(sizing), price)).message).toBe(`start price must be > 0, got ${price}`);
+      }
     });
 
     test('levels that collapse after rounding are rejected at start too', () => {
@@ -389,6 +439,11 @@ describe('planStart', () => {
       // Steps of 1: 1% at 100 but 0.1996% at 501 < 0.2%.
       const plan = planStart(grid({ lower: 100, upper: 502, levels: 403, investment: 1_000_000 }), 300);
       expect(plan.warnings.some((w) => w.includes('smaller than two maker fees'))).toBe(true);
+    });
+
+    test('no warning for a step of exactly two maker fees (it breaks even)', () => {
+      // (101 - 100) / 100 = 0.01 = 2 * 0.005 exactly.
+      expect(planStart(grid({ lower: 100, upper: 101, levels: 2, fees: { maker: 0.005, taker: 0.005 } }), 100).warnings).toEqual([]);
     });
 
     test('no warning when every step pays its fees, nor with zero fees', () => {
