@@ -239,7 +239,7 @@ export class ExchangeSession implements ExchangePort {
   cancelOrder: ExchangePort['cancelOrder'] = (clientOrderId, symbol) => this.exchange.cancelOrder(clientOrderId, symbol);
   fetchOrderByClientId: ExchangePort['fetchOrderByClientId'] = (clientOrderId, symbol) => this.exchange.fetchOrderByClientId(clientOrderId, symbol);
   fetchOpenOrders: ExchangePort['fetchOpenOrders'] = (symbol) => this.exchange.fetchOpenOrders(symbol);
-  fetchFills: ExchangePort['fetchFills'] = (symbol, since) => this.exchange.fetchFills(symbol, since);
+  fetchFills: ExchangePort['fetchFills'] = (symbol, since, clientIds) => this.exchange.fetchFills(symbol, since, clientIds);
   fetchBalance: ExchangePort['fetchBalance'] = () => this.exchange.fetchBalance();
 
   /** The own-order stream: each fill once, and order updates while the stream is up. */

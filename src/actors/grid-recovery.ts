@@ -127,7 +127,8 @@ export async function reconcileWithExchange(
   for (const fill of stored) runtime.orders.get(fill.clientOrderId)?.send({ type: 'FILL', fill });
 
   // The fills made while nobody listened, in one request: an order they complete needs no look-up.
-  const fetched = since === undefined ? [] : await exchange.fetchFills(config.symbol, since);
+  // The store names the orders' exchange ids, so no trade needs its order looked up to be attributed.
+  const fetched = since === undefined ? [] : await exchange.fetchFills(config.symbol, since, await store.exchangeOrderIds(config.id, since));
   const caughtUpFills = await runtime.deliverFills(fetched);
 
   // What is left resting in our books but not open on the exchange ended there some other way.

@@ -177,6 +177,14 @@ describe.skipIf(!hasShared)(`CcxtExchange on bingx (ccxt's recorded fixtures)${s
     expect(requests.map((request) => request.path)).toEqual(['/openApi/spot/v1/trade/myTrades', QUERY, '/openApi/spot/v1/trade/myTrades']);
   });
 
+  test('fills: an order the caller names (a recovery, from its books) is not looked up', async () => {
+    const exchange = await open('bingx');
+    fake().answer('GET', '/openApi/spot/v1/trade/myTrades', recordedResponse('bingx', 'fetchMyTrades', 'Spot trade'));
+    const fills = await exchange.fetchFills('LTC/USDT', undefined, new Map([['1740029773184237568', 'bb1_2b0']]));
+    expect(fills.map((fill) => fill.clientOrderId)).toEqual(['bb1_2b0']);
+    expect(requests.map((request) => request.path)).toEqual(['/openApi/spot/v1/trade/myTrades']);
+  });
+
   test('balance: free, used and total per currency', async () => {
     const exchange = await open('bingx');
     fake().answer('GET', '/openApi/spot/v1/account/balance', recordedResponse('bingx', 'fetchBalance', 'spot fetchBalance'));

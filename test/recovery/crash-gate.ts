@@ -125,6 +125,7 @@ export class CrashGate {
       gridSnapshot: (gridId) => via('gridSnapshot', () => store.gridSnapshot(gridId)),
       fillsOf: (clientOrderIds) => via('fillsOf', () => store.fillsOf(clientOrderIds)),
       recoverySince: (gridId) => via('recoverySince', () => store.recoverySince(gridId)),
+      exchangeOrderIds: (gridId, since) => via('exchangeOrderIds', () => store.exchangeOrderIds(gridId, since)),
       appendEvents: (gridId, entries) => via(`appendEvents ${types(entries)}`, () => store.appendEvents(gridId, asStored(entries))),
       journal: (gridId) => via('journal', () => store.journal(gridId)),
       journalAfter: (gridId, position) => via('journalAfter', () => store.journalAfter(gridId, position)),
@@ -146,7 +147,7 @@ export class CrashGate {
       cancelOrder: (clientOrderId, symbol) => via(`cancelOrder ${clientOrderId}`, () => session.cancelOrder(clientOrderId, symbol)),
       fetchOrderByClientId: (clientOrderId, symbol) => via(`fetchOrderByClientId ${clientOrderId}`, () => session.fetchOrderByClientId(clientOrderId, symbol)),
       fetchOpenOrders: (symbol) => via('fetchOpenOrders', () => session.fetchOpenOrders(symbol)),
-      fetchFills: (symbol, since) => via('fetchFills', () => session.fetchFills(symbol, since)),
+      fetchFills: (symbol, since, clientIds) => via('fetchFills', () => session.fetchFills(symbol, since, clientIds)),
       fetchBalance: () => via('fetchBalance', () => session.fetchBalance()),
       firstTick: (symbol, signal) => via('firstTick', () => session.firstTick(symbol, signal)),
       subscribe: (listener) => {

@@ -56,6 +56,17 @@ function describeStoreContract(name: string, makeStore: () => Promise<StorePort>
       expect(await store.recordFill(fill('T1', 'bbg1_1b1', 0.001))).toBe(false);
       expect(await store.recordFill(fill('T2', 'bbg1_1b1', 0.001))).toBe(true);
     });
+
+    test("the grid's exchange order ids since a time: from the ack, else from the first fill; older orders left out", async () => {
+      const before = Date.now() - 1_000;
+      await store.recordIntent('g1', intent('bbg1_1b1'));
+      await store.recordOrderUpdate('bbg1_1b1', { status: 'open', exchangeOrderId: 'X-1' });
+      await store.recordIntent('g1', intent('bbg1_2b1'));
+      await store.recordFill({ ...fill('T1', 'bbg1_2b1', 0.001), orderId: 'X-2' }); // its ack was never stored
+      await store.recordIntent('g1', intent('bbg1_3b1')); // never acknowledged, never filled
+      expect(await store.exchangeOrderIds('g1', before)).toEqual(new Map([['X-1', 'bbg1_1b1'], ['X-2', 'bbg1_2b1']]));
+      expect(await store.exchangeOrderIds('g1', Date.now() + 60_000)).toEqual(new Map());
+    });
   });
 }
 

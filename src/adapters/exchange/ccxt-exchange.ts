@@ -270,10 +270,12 @@ export class CcxtExchange implements StreamingExchange {
   /**
    * Own fills from fetchMyTrades, oldest first, with the fee in quote (a fee in base is converted
    * at the trade price; a fee in a third currency, e.g. BNB, cannot be converted here and counts 0).
-   * A trade of an order this adapter has not seen is attributed by looking the order up once.
-   * One request: the exchange's page limit (e.g. 500 on binance, 7 days window) bounds it.
+   * A trade of an order neither this adapter has seen nor the caller named (`clientIds`) is
+   * attributed by looking the order up once. One request: the exchange's page limit (e.g. 500 on
+   * binance, 7 days window) bounds it.
    */
-  async fetchFills(symbol: string, since?: number): Promise<Fill[]> {
+  async fetchFills(symbol: string, since?: number, clientIds?: ReadonlyMap<string, string>): Promise<Fill[]> {
+    for (const [orderId, clientOrderId] of clientIds ?? []) this.clientIds.set(orderId, clientOrderId);
     const market = await this.market(symbol);
     const trades = await this.call((exchange) => exchange.fetchMyTrades(symbol, since));
     const fills: Fill[] = [];

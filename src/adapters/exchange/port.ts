@@ -83,8 +83,12 @@ export interface ExchangeRequests {
   cancelOrder(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder | undefined>;
   fetchOpenOrders(symbol: string): Promise<ExchangeOrder[]>;
-  /** Own fills, oldest first; with `since` (ms), only those at or after that time. */
-  fetchFills(symbol: string, since?: number): Promise<Fill[]>;
+  /**
+   * Own fills, oldest first; with `since` (ms), only those at or after that time. `clientIds`:
+   * exchange order ids the caller knows, with their client order ids (an exchange whose trades
+   * lack the client id need not look those orders up).
+   */
+  fetchFills(symbol: string, since?: number, clientIds?: ReadonlyMap<string, string>): Promise<Fill[]>;
   fetchBalance(): Promise<Record<string, AssetBalance>>;
 }
 

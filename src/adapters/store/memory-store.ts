@@ -50,6 +50,18 @@ export class MemoryStore implements StorePort {
     return open.length === 0 ? undefined : Math.min(...open.map(({ at }) => at));
   }
 
+  async exchangeOrderIds(gridId: string, since: number): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    const ofGrid = (clientOrderId: string): boolean => {
+      const stored = this.intents.get(clientOrderId);
+      return stored?.gridId === gridId && stored.at >= since;
+    };
+    // Like the Postgres store: the id an ack stored, else the one its first stored fill named.
+    for (const fill of this.fills.values()) if (ofGrid(fill.clientOrderId)) ids.set(fill.orderId, fill.clientOrderId);
+    for (const [clientOrderId, update] of this.orderUpdates) if (ofGrid(clientOrderId) && update.exchangeOrderId !== undefined) ids.set(update.exchangeOrderId, clientOrderId);
+    return ids;
+  }
+
   async appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void> {
     const journal = this.journals.get(gridId) ?? [];
     this.journals.set(gridId, journal);

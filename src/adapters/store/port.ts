@@ -29,6 +29,8 @@ export interface StorePort {
    * still not ended (it may have filled while nobody listened); undefined when there is none.
    */
   recoverySince(gridId: string): Promise<number | undefined>;
+  /** The grid's orders created at or after `since` (ms) whose exchange order id is known: exchange order id -> client order id. */
+  exchangeOrderIds(gridId: string, since: number): Promise<Map<string, string>>;
   /**
    * Appends entries to the grid's event journal, in the order given, after every entry appended
    * before. Idempotent on (run, seq): an append retried after a lost answer is written once.

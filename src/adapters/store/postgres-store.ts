@@ -164,6 +164,13 @@ export class PostgresStore implements StorePort {
     return row?.since === null || row?.since === undefined ? undefined : Number(row.since);
   }
 
+  async exchangeOrderIds(gridId: string, since: number): Promise<Map<string, string>> {
+    const rows = await this.sql<{ exchange_order_id: string; client_order_id: string }[]>`
+      SELECT exchange_order_id, client_order_id FROM orders
+      WHERE grid_id = ${gridId} AND exchange_order_id IS NOT NULL AND created_at >= to_timestamp(${since} / 1000.0)`;
+    return new Map(rows.map((row) => [row.exchange_order_id, row.client_order_id]));
+  }
+
   /** One statement per batch, rows in `seq` order (so their ids are too); a batch retried after a lost answer adds nothing. */
   async appendEvents(gridId: string, entries: readonly JournalAppend[]): Promise<void> {
     if (entries.length === 0) return;
