@@ -10,8 +10,9 @@
 //
 // KILL_ROUNDS sets the kills on the embedded PGlite (default 20 in the suite; `npm run test:crash`:
 // 200); with TEST_DATABASE_URL the test runs again on the real Postgres, in a database of its own,
-// with KILL_ROUNDS_POSTGRES kills (default 30 % as many). The replay lasts about as long as the
-// kills (at most to the file's end, 16 minutes at 30/s: a longer run's last kills see a still price).
+// with KILL_ROUNDS_POSTGRES kills (default 20 % as many, at least 4). The replay lasts about as
+// long as the kills (the crash window, 29 hours, is replayed again when they need more than its
+// 58 s at 30/s). The exchange settings are the defaults, as a user runs the bot.
 // Needs ../shared/data (the candles): skipped without it, a failure with REQUIRE_SHARED=1.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
 import { readCandleFile } from '../../src/adapters/feed/candle-csv.js';
 import { writeCandlesCsv } from '../../src/adapters/feed/candle-generator.js';
-import { sliceCandles, type CandleSeries } from '../../src/adapters/feed/candles.js';
+import { allocateCandles, sliceCandles, type CandleSeries } from '../../src/adapters/feed/candles.js';
 import { openDatabase, type Database } from '../../src/adapters/store/database.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';
 import { mulberry32 } from '../../src/adapters/exchange/sim/bingx-sim-faults.js';
@@ -41,12 +42,15 @@ const LONGEST_LIFE_MS = 8_000;
 /** A round's wall time on average: its life, half the time a recovery before it (~4 s), and the spawn and the exit around it. */
 const ROUND_MS = (SHORTEST_LIFE_MS + LONGEST_LIFE_MS) / 2 + 4_000 / 2 + 500;
 /**
- * The window starts at 01:15 UTC on 2024-08-05, right after the crash's first plunge (58,200 to
- * 53,900 in an hour), and goes on down to 49,700 and back up to 55,000-57,000 the next days: a
- * grid of +-3 % around 53,900 is crossed again and again, and left on both sides.
+ * The crash window: from 01:15 UTC on 2024-08-05, right after the crash's first plunge (58,200 to
+ * 53,900 in an hour), down to 49,700 and back up to 55,700 at 06:00 the next day: a grid of
+ * +-3 % around 53,900 is crossed again and again, and left on both sides. Past that the price
+ * stays above such a grid for good, so a longer run replays the window again (29 hours later each
+ * time, the jump from its last close back to its first open walked like any gap).
  */
 const CRASH_FILE = 'binance_btcusdt_1m_2024-07-26_2024-08-25.csv';
 const WINDOW_START = Date.UTC(2024, 7, 5, 1, 15);
+const WINDOW_END = Date.UTC(2024, 7, 6, 6, 0);
 
 const GRID_ID = 'kill1';
 const LEVELS = 21;
@@ -81,7 +85,7 @@ if (serverUrl) {
   books.push({
     name: `Postgres (TEST_DATABASE_URL, database ${databaseName})`,
     key: 'postgres',
-    rounds: Number(process.env.KILL_ROUNDS_POSTGRES ?? Math.max(4, Math.round(ROUNDS * 0.3))),
+    rounds: Number(process.env.KILL_ROUNDS_POSTGRES ?? Math.max(4, Math.round(ROUNDS * 0.2))),
     env: async () => {
       const admin = await openDatabase({ url: serverUrl });
       await admin.sql.unsafe(`CREATE DATABASE ${databaseName}`);
@@ -99,11 +103,18 @@ if (serverUrl) {
 const tmp = useTempDir('btcbot-kill-');
 afterAll(() => killChildren());
 
-/** `count` candles of the crash window (fewer at the file's end). */
+/** `count` candles of the crash window, repeated as often as that takes. */
 function crashWindow(count: number): CandleSeries {
   const all = readCandleFile(sharedData(CRASH_FILE));
-  const start = all.time.findIndex((time) => time >= WINDOW_START);
-  return sliceCandles(all, start, Math.min(all.length, start + count));
+  const window = sliceCandles(all, all.time.findIndex((time) => time >= WINDOW_START), all.time.findIndex((time) => time >= WINDOW_END));
+  const candles = allocateCandles(count);
+  const span = window.time[window.length - 1]! - window.time[0]! + 60_000;
+  for (let i = 0; i < count; i++) {
+    const from = i % window.length;
+    candles.time[i] = window.time[from]! + Math.floor(i / window.length) * span;
+    for (const column of ['open', 'high', 'low', 'close', 'volume'] as const) candles[column][i] = window[column][from]!;
+  }
+  return candles;
 }
 
 /** Waits until the simulator's open orders have not changed for 3 s: the fills caught up and their counter-orders placed. */
@@ -155,8 +166,7 @@ describe.skipIf(!hasShared)(hasShared ? 'kill test on real candles (../shared/da
         const levels = gridLevels({ lower, upper, levels: LEVELS, spacing: 'arithmetic', market: { priceStep: 0.01, amountStep: 0.00001, minNotional: 5 } });
         const config = tmp.file(
           `kill-${book.key}.yaml`,
-          `exchange: { timeoutMs: 5000, staleAfterMs: 3000, pollIntervalMs: 300, reconcileIntervalMs: 1000 }\n` +
-            `grids:\n  - id: ${GRID_ID}\n    symbol: BTC/USDT\n    lower: ${lower}\n    upper: ${upper}\n    levels: ${LEVELS}\n    investment: 3000\n`,
+          `grids:\n  - id: ${GRID_ID}\n    symbol: BTC/USDT\n    lower: ${lower}\n    upper: ${upper}\n    levels: ${LEVELS}\n    investment: 3000\n`,
         );
         const env = { ...liveSimEnv(sim.url), ...(await book.env()) };
         const random = mulberry32(2026);
