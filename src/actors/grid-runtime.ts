@@ -53,8 +53,19 @@ export interface GridRuntimeOptions {
   readonly restartOrders?: readonly RestartOrder[];
   /** Orders of the snapshot that a journal replay asked to cancel: told CANCEL once restored. */
   readonly cancelOrders?: readonly string[];
-  /** The exchange's open orders as a recovery listed them: a restarted order's first look-up is answered from them. */
-  readonly listedOpen?: readonly ExchangeOrder[];
+  /** A recovery's batch answers for the look-ups of orders started over from their intents. */
+  readonly recovery?: RecoveryListing;
+}
+
+/**
+ * What a recovery asks for in one request each: the exchange's open orders (a restarted order's
+ * first look-up is answered from them), and the fills made while nobody listened (`caughtUp`
+ * settles once they are delivered). A restarted order not listed open waits for the catch-up
+ * before it is looked up on its own: the fills may complete it, and then no look-up is needed.
+ */
+export interface RecoveryListing {
+  readonly open: readonly ExchangeOrder[];
+  readonly caughtUp: Promise<void>;
 }
 
 function toAck(order: ExchangeOrder): OrderAck {
@@ -89,7 +100,7 @@ function orderLogicFor(
   store: StorePort,
   journaled: () => Promise<void>,
   replayStoredFills: (clientOrderId: string) => Promise<void>,
-  listedOpen: Map<string, ExchangeOrder>,
+  listing: { readonly open: Map<string, ExchangeOrder>; readonly caughtUp: Promise<void> } | undefined,
 ) {
   const createsUnderWay = createsUnderWayOn.get(exchange) ?? new Map<string, Promise<unknown>>();
   createsUnderWayOn.set(exchange, createsUnderWay);
@@ -118,12 +129,14 @@ function orderLogicFor(
         await recordAck(store, clientOrderId, order);
         return toAck(order);
       }),
-      lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async ({ input }) => {
-        // A recovery's first look-ups are answered by the open orders it listed (one request for
-        // all); an order not listed, or asked about again, is looked up on the exchange.
+      lookupOrder: fromPromise<OrderAck | undefined, OrderIntent>(async ({ input, signal }) => {
         await createsUnderWay.get(input.clientOrderId)?.catch(() => undefined);
-        const listed = listedOpen.get(input.clientOrderId);
-        listedOpen.delete(input.clientOrderId);
+        // A recovery's first look-up of an order: answered by the open orders it listed, else
+        // after its catch-up of fills (which may have completed the order: then none is needed).
+        const listed = listing?.open.get(input.clientOrderId);
+        listing?.open.delete(input.clientOrderId);
+        if (listed === undefined) await listing?.caughtUp;
+        if (signal.aborted) return undefined; // ended meanwhile (its fills came): the answer is not read
         const order = listed ?? (await exchange.fetchOrderByClientId(input.clientOrderId, input.symbol));
         if (order) await recordAck(store, input.clientOrderId, order);
         return order && toAck(order);
@@ -171,8 +184,8 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   const replayStoredFills = async (clientOrderId: string): Promise<void> => {
     for (const fill of await store.fillsOf([clientOrderId])) orders.get(clientOrderId)?.send({ type: 'FILL', fill });
   };
-  const listedOpen = new Map((options.listedOpen ?? []).map((order) => [order.clientOrderId, order]));
-  const boundOrderLogic = orderLogicFor(config.id, exchange, store, journaled, replayStoredFills, listedOpen);
+  const listing = options.recovery && { open: new Map(options.recovery.open.map((order) => [order.clientOrderId, order])), caughtUp: options.recovery.caughtUp };
+  const boundOrderLogic = orderLogicFor(config.id, exchange, store, journaled, replayStoredFills, listing);
   const timeline = options.clock;
   // The orders' deadlines on the runtime's clock, so that they agree with its timers.
   const orderLogic = timeline ? boundOrderLogic.provide(orderClock(() => timeline.now())) : boundOrderLogic;

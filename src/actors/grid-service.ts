@@ -196,13 +196,16 @@ export class GridService implements ChildRef {
     // Stopped (or the process signalled) while starting: no actor starts, nothing is sent.
     if (this.stopped || signal.aborted) return;
     const recoveryStarted = performance.now();
+    // Settled once the recovery's catch-up is done (or failed): restarted orders' look-ups wait for it.
+    let caughtUp!: () => void;
+    const recovery = { open: openOrders, caughtUp: new Promise<void>((resolve) => (caughtUp = resolve)) };
     const runtime = (this.options.startRuntime ?? startGridRuntime)({
       config,
       exchange: session,
       store,
       logger,
       journal: true,
-      ...(saved === undefined ? {} : { snapshot: saved.snapshot, restartOrders: saved.restartOrders, cancelOrders: saved.cancelOrders, listedOpen: openOrders }),
+      ...(saved === undefined ? {} : { snapshot: saved.snapshot, restartOrders: saved.restartOrders, cancelOrders: saved.cancelOrders, recovery }),
       ...(this.options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: this.options.submitTimeoutMs }),
     });
     this.recovering = saved !== undefined;
@@ -236,7 +239,7 @@ export class GridService implements ChildRef {
     if (saved !== undefined) {
       // A grid rebuilt from its journal is saved as this build's snapshot at once.
       if (saved.rebuilt) await saveGrid(config, runtime, store);
-      const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger));
+      const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger)).finally(caughtUp);
       this.recovering = false;
       const ms = Math.round(performance.now() - recoveryStarted);
       logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, replayedEvents: saved.replayedEvents, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');

@@ -154,6 +154,32 @@ describe('grid runtime: restoring order actors', () => {
     expect(calls).toEqual(['createLimitOrder', 'fetchOrderByClientId']);
   });
 
+  test("in a recovery, a restarted order listed open needs no look-up; one not listed waits for the catch-up, whose fills may end it without any", async () => {
+    const store = new MemoryStore();
+    await store.recordIntent(config.id, INTENT);
+    const { exchange, calls } = fakeExchange();
+    let caughtUp!: () => void;
+    const recovery = { open: [] as ExchangeOrder[], caughtUp: new Promise<void>((resolve) => (caughtUp = resolve)) };
+    const order = await persistedOrder('submitted', 0);
+    runtime = startGridRuntime({ config, exchange, store, snapshot: { grid: gridSnapshot(), orders: { [INTENT.clientOrderId]: order } }, recovery });
+    await sleep(50);
+    expect(calls).toEqual([]); // not listed open: it waits for the catch-up
+    const fill = { tradeId: 't1', orderId: 'x1', clientOrderId: INTENT.clientOrderId, symbol: INTENT.symbol, side: INTENT.side, price: INTENT.price!, amount: INTENT.amount, fee: 0.49, takerOrMaker: 'maker' as const, timestamp: Date.now() };
+    await runtime.deliverFills([fill]); // the catch-up found it filled while nobody listened
+    caughtUp();
+    await until(() => !runtime!.orders.has(INTENT.clientOrderId), 'the order to end', 2_000);
+    expect(calls).toEqual([]);
+
+    runtime.stop();
+    const listed = fakeExchange();
+    const open = { ...exchangeOrder('open'), id: 'x1' };
+    const again = new MemoryStore();
+    await again.recordIntent(config.id, INTENT);
+    runtime = startGridRuntime({ config, exchange: listed.exchange, store: again, snapshot: { grid: gridSnapshot(), orders: { [INTENT.clientOrderId]: order } }, recovery: { open: [open], caughtUp: new Promise(() => undefined) } });
+    await until(() => runtime!.orders.get(INTENT.clientOrderId)?.getSnapshot().value === 'open', 'the order to be found resting', 2_000);
+    expect(listed.calls).toEqual([]); // answered by the list, while the catch-up is still under way
+  });
+
   test('an order restored in submitted is never sent blindly: started over, it is looked up first', async () => {
     const { calls, runtime } = await restore(await persistedOrder('submitted', 0));
     await until(() => runtime.orders.get(INTENT.clientOrderId)?.getSnapshot().value === 'open', 'the order to be found resting', 2_000);
