@@ -131,13 +131,15 @@ export async function reconcileWithExchange(
   const fetched = since === undefined ? [] : await exchange.fetchFills(config.symbol, since, await store.exchangeOrderIds(config.id, since));
   const caughtUpFills = await runtime.deliverFills(fetched);
 
-  // What is left resting in our books but not open on the exchange ended there some other way.
+  // What the books restored as resting, is still not done and was not open on the exchange ended
+  // there some other way. (Orders placed since the start's list are not in it: they are not asked about.)
   const open = new Set(openOnExchange.map((order) => order.clientOrderId));
   let lookedUp = 0;
   let endedOnExchange = 0;
-  for (const [clientOrderId, order] of runtime.orders) {
-    const value = order.getSnapshot().value;
-    if ((value !== 'open' && value !== 'partiallyFilled') || open.has(clientOrderId)) continue;
+  for (const clientOrderId of known) {
+    const order = runtime.orders.get(clientOrderId);
+    const value = order?.getSnapshot().value;
+    if (order === undefined || (value !== 'open' && value !== 'partiallyFilled') || open.has(clientOrderId)) continue;
     lookedUp++;
     const found = await exchange.fetchOrderByClientId(clientOrderId, config.symbol);
     if (found?.status === 'canceled' || found?.status === 'expired') {

@@ -314,6 +314,14 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   }
   for (const clientOrderId of options.cancelOrders ?? []) orders.get(clientOrderId)?.send({ type: 'CANCEL' });
 
+  const persist = (): GridRuntimeSnapshot => {
+    const persisted: Record<string, Snapshot<unknown>> = {};
+    for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();
+    const position = journal?.position();
+    return { grid: actor.getPersistedSnapshot(), orders: persisted, ...(position === undefined ? {} : { journal: position }) };
+  };
+  let atStop: GridRuntimeSnapshot | undefined;
+
   let last = actor.getSnapshot();
   actor.subscribe({
     next: (snapshot) => {
@@ -333,18 +341,17 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     orders,
     send,
     journalFlushed: journaled,
-    persist() {
-      const persisted: Record<string, Snapshot<unknown>> = {};
-      for (const [clientOrderId, order] of orders) persisted[clientOrderId] = order.getPersistedSnapshot();
-      const position = journal?.position();
-      return { grid: actor.getPersistedSnapshot(), orders: persisted, ...(position === undefined ? {} : { journal: position }) };
-    },
+    persist: () => atStop ?? persist(),
     async deliverFills(fills) {
       let fresh = 0;
       for (const fill of fills) if (fill.symbol === config.symbol && (await queueFill(fill))) fresh++;
       return fresh;
     },
     stop() {
+      // A save still under way (a shutdown's, a supervised restart's) writes the state as it was
+      // here: once the order actors stop they leave `orders`, and a grid saved without them would
+      // restart with levels held by orders nothing tracks.
+      atStop ??= persist();
       stopped = true;
       journal?.stop();
       unsubscribe();
