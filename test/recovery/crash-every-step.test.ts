@@ -13,7 +13,8 @@
 // exchange's, and, when the market waited for the restart, everything as in the same run
 // without crashes.
 //
-// 1. Scenarios crashed at every boundary in turn, before and after: the fixed scenario (5 levels;
+// 1. Scenarios crashed at every boundary in turn, before and after, and stopped there gracefully
+//    (SIGTERM: the actors stop, what is under way goes through): the fixed scenario (5 levels;
 //    a partial fill; buys and sells filled both ways) with every request taking effect at once,
 //    and with store writes taking effect two turns late (a write slower than a read); and a rising
 //    market that does not wait for the bot to recover.
@@ -55,7 +56,7 @@ for (const [name, scenario] of Object.entries(ENUMERATED)) {
     });
 
     for (const [index, label] of uninterrupted.boundaries.entries()) {
-      for (const when of ['before', 'after'] as const) {
+      for (const when of ['before', 'after', 'stop'] as const) {
         test(`${when} #${index + 1} ${label}`, async () => {
           const run = await simulate(scenario, [{ call: index + 1, when }]);
           expect(run.processes, 'the crash happened, and one recovery').toBe(2);
@@ -81,7 +82,7 @@ const scenarios: fc.Arbitrary<CrashScenario> = fc.record({
   rebuildOnRestart: fc.boolean(),
 });
 /** Where to crash: shares of the uninterrupted run's boundaries (a later one may fall in a recovery). */
-const crashPoints = fc.array(fc.record({ at: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), when: fc.constantFrom<Boundary['when']>('before', 'after') }), { minLength: 1, maxLength: 3 });
+const crashPoints = fc.array(fc.record({ at: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), when: fc.constantFrom<Boundary['when']>('before', 'after', 'stop') }), { minLength: 1, maxLength: 3 });
 const runs = { numRuns: Number(process.env.CRASH_SIM_RUNS ?? 200), seed: Number(process.env.CRASH_SIM_SEED ?? 9) };
 
 describe('generated scenarios', () => {

@@ -5,7 +5,9 @@
 // counted in turn). A crash point names one boundary: `before` the call is never made (the event
 // never heard), `after` it was made (the event heard) but the process dies before it sees the
 // answer. From then on that process is dead: its pending and later calls never settle, and its
-// events are dropped, as for a process that is gone.
+// events are dropped, as for a process that is gone. A `stop` point is a graceful stop (SIGTERM)
+// right after the call is made: the process stops its actors, and what it has under way still
+// reaches the store and the exchange, until it is quiet and exits.
 //
 // Timing is part of the scenario: a request can take effect some macrotask turns after it was
 // asked for (`latency`: a write slower than a read, a database pool running queries out of order),
@@ -17,7 +19,7 @@ import type { ExchangeEvent } from '../../src/adapters/exchange/port.js';
 import type { JournalAppend, StorePort } from '../../src/adapters/store/port.js';
 import type { MemoryStore } from '../../src/adapters/store/memory-store.js';
 
-export type CrashWhen = 'before' | 'after';
+export type CrashWhen = 'before' | 'after' | 'stop';
 
 /** A crash point: the `call`-th boundary of the run (from 1). */
 export interface Boundary {
@@ -28,6 +30,8 @@ export interface Boundary {
 /** One process of the bot: alive until it crashes; `pending` counts its calls not yet answered. */
 export class BotProcess {
   alive = true;
+  /** Told to stop gracefully (SIGTERM): its calls under way still go through. */
+  stopping = false;
   pending = 0;
   private readonly onDeath: Array<() => void> = [];
 
@@ -82,6 +86,7 @@ export class CrashGate {
         const boundary = this.next(label);
         if (this.crashes.has(`${boundary} before`)) return bot.die();
         const answer = call();
+        if (this.crashes.has(`${boundary} stop`)) bot.stopping = true;
         if (this.crashes.has(`${boundary} after`)) {
           answer.catch(() => undefined);
           return bot.die();
@@ -107,6 +112,7 @@ export class CrashGate {
     const boundary = this.next(label);
     if (this.crashes.has(`${boundary} before`)) return bot.die();
     hear();
+    if (this.crashes.has(`${boundary} stop`)) bot.stopping = true;
     if (this.crashes.has(`${boundary} after`)) bot.die();
   }
 

@@ -6,8 +6,9 @@
 // walks the exchange's price along a path, one fill at a time; after each the bot is let come to
 // rest (every call of the live process answered, nothing left to do), or only a few turns when
 // the market does not wait (`fillPause`). When the process dies at a crash point, its actors are
-// stopped (GridService.stop: nothing of it goes on), and a new GridService starts on the same
-// store data and the same exchange: that is the recovery under test. Then the path goes on.
+// stopped (GridService.stop: nothing of it goes on); when it is stopped gracefully, its actors
+// stop and what it had under way goes through until it is quiet. Then a new GridService starts on
+// the same store data and the same exchange: that is the recovery under test. Then the path goes on.
 // Nothing depends on wall-clock time: the processes advance by macrotask turns, Date is faked.
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { vi } from 'vitest';
@@ -112,6 +113,8 @@ async function simulateOnFakeDate(scenario: CrashScenario, crashes: readonly Bou
     readonly service: GridService;
     runtime?: GridRuntime;
     refused?: string;
+    /** Stopped gracefully, finishing what it had under way. */
+    stopped?: boolean;
   }
   let processes = 0;
   const launch = (): Incarnation => {
@@ -141,9 +144,15 @@ async function simulateOnFakeDate(scenario: CrashScenario, crashes: readonly Bou
       await nextMacrotask();
       if (current.refused !== undefined) return `process ${processes} did not start: ${current.refused}`;
       if (turn > STUCK_TURNS) return `process ${processes} never came to rest`;
+      if (current.bot.alive && current.bot.stopping && !current.stopped) {
+        // SIGTERM: the actors stop at once; the calls under way (a snapshot save, say) go on.
+        current.stopped = true;
+        current.service.stop();
+      }
       if (current.bot.alive) {
         quiet = current.bot.pending === 0 ? quiet + 1 : 0;
-        continue;
+        if (!current.stopped || quiet < QUIET_TURNS) continue;
+        current.bot.die(); // quiet after its stop: the process exits
       }
       current.service.stop();
       if (scenario.walkWhileDown && walkOnTo !== undefined) while (exchange.step(walkOnTo));
