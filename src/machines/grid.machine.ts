@@ -9,7 +9,7 @@
 //
 // The one rule (../shared/spec/grid-semantics.md): a buy filled at L_i is answered by a sell of
 // the same quantity at L_{i+1}, a sell at L_i by a buy at L_{i-1}.
-import { and, assign, enqueueActions, not, setup } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, not, setup } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';
 import type { OrderIntent, Side } from '../domain/trading.js';
 import { counterOrderOf, planStart, roundTripProfit, stopSellQuantity, type StartPlan } from './grid-math.js';
@@ -83,6 +83,9 @@ export type GridCommandEvent =
   | { type: 'FAULT'; reason: string };
 
 export type GridEvent = GridCommandEvent | OrderOutcomeEvent;
+
+/** The order outcomes (an order actor's output), the events that book an order's end. */
+const ORDER_OUTCOMES = ['ORDER.FILLED', 'ORDER.CANCELED', 'ORDER.EXPIRED', 'ORDER.REJECTED'] as const;
 
 const emptyStats: GridStats = { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 };
 
@@ -212,7 +215,10 @@ export const gridMachine = setup({
     emitted: {} as GridEmitted,
   },
   guards: {
-    canStart: ({ context, event }) => event.type === 'START' && startProblem(context.config, event.price) === undefined,
+    canStart: ({ context, event }) => {
+      assertEvent(event, 'START');
+      return startProblem(context.config, event.price) === undefined;
+    },
     hasPlan: ({ context }) => context.plan !== undefined,
     gridPlaced: ({ context }) => context.gridPlaced,
     needsMarketBuy: ({ context }) => (context.plan?.marketBuyQuantity ?? 0) > 0,
@@ -224,12 +230,12 @@ export const gridMachine = setup({
     sellsOnStop: ({ context }) => context.sellOnStop && stopSellOf(context) > 0,
   },
   actions: {
-    rejectStart: assign(({ context, event }) => ({
-      plan: undefined,
-      error: event.type === 'START' ? `cannot start: ${startProblem(context.config, event.price)}` : 'cannot start',
-    })),
+    rejectStart: assign(({ context, event }) => {
+      assertEvent(event, 'START');
+      return { plan: undefined, error: `cannot start: ${startProblem(context.config, event.price)}` };
+    }),
     planRun: assign(({ context, event }) => {
-      if (event.type !== 'START') return {};
+      assertEvent(event, 'START');
       const plan = planStart(context.config, event.price);
       return {
         plan,
@@ -260,7 +266,7 @@ export const gridMachine = setup({
     }),
     /** Books an order's end: what it filled (also the part of a canceled one) into position and stats, its level freed. */
     bookOrder: assign(({ context, event }) => {
-      if (!('intent' in event)) return {};
+      assertEvent(event, ORDER_OUTCOMES);
       const { clientOrderId, side, level, type } = event.intent;
       const filled = event.type === 'ORDER.REJECTED' ? 0 : event.filled;
       const fee = event.type === 'ORDER.REJECTED' ? 0 : event.fee;
@@ -283,13 +289,13 @@ export const gridMachine = setup({
       };
     }),
     placeCounterOrder: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'ORDER.FILLED') return;
+      assertEvent(event, 'ORDER.FILLED');
       const counter = counterOrderOf(event.intent.side, event.intent.level);
       // This fill's counter first: a late-reported fill happened before the ones whose counters wait.
       applyPlacement(enqueue, context, limitOrderPlacement(context, [{ ...counter, roundTrip: event.intent.side === 'buy' }, ...context.deferred]));
     }),
     deferCounterOrder: assign(({ context, event }) => {
-      if (event.type !== 'ORDER.FILLED') return {};
+      assertEvent(event, 'ORDER.FILLED');
       const counter = counterOrderOf(event.intent.side, event.intent.level);
       return { deferred: [...context.deferred, { ...counter, roundTrip: event.intent.side === 'buy' }] };
     }),
@@ -298,9 +304,8 @@ export const gridMachine = setup({
     }),
     countSkipped: assign(({ context }) => ({ stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } })),
     rememberStop: assign(({ event }) => {
-      if (event.type === 'PRICE_TRIGGER') return { stopReason: event.trigger, sellOnStop: true };
-      if (event.type === 'STOP') return { stopReason: 'command' as const, sellOnStop: event.sellBase === true };
-      return {};
+      assertEvent(event, ['PRICE_TRIGGER', 'STOP']);
+      return event.type === 'PRICE_TRIGGER' ? { stopReason: event.trigger, sellOnStop: true } : { stopReason: 'command' as const, sellOnStop: event.sellBase === true };
     }),
     cancelAllOrders: enqueueActions(({ context, enqueue }) => {
       for (const slot of context.slots) if (slot !== null) enqueue.emit({ type: 'order.cancel', clientOrderId: slot.clientOrderId });
@@ -308,10 +313,13 @@ export const gridMachine = setup({
     placeStopSell: enqueueActions(({ context, enqueue }) => {
       applyPlacement(enqueue, context, marketOrderPlacement(context, 'sell', stopSellOf(context)));
     }),
-    recordFault: assign(({ event }) => ({ error: event.type === 'FAULT' ? event.reason : 'unknown fault' })),
+    recordFault: assign(({ event }) => {
+      assertEvent(event, 'FAULT');
+      return { error: event.reason };
+    }),
     /** A market order failed (refused, expired or canceled): a start buy that failed leaves no run to resume. */
     recordMarketFailure: assign(({ context, event }) => {
-      if (event.type !== 'ORDER.REJECTED' && event.type !== 'ORDER.EXPIRED' && event.type !== 'ORDER.CANCELED') return {};
+      assertEvent(event, ['ORDER.REJECTED', 'ORDER.EXPIRED', 'ORDER.CANCELED']);
       const { side, clientOrderId } = event.intent;
       const what = event.type === 'ORDER.REJECTED' ? `was rejected: ${event.reason}` : event.type === 'ORDER.EXPIRED' ? 'expired' : 'was canceled';
       const startBuyFailed = side === 'buy' && !context.gridPlaced;
@@ -322,9 +330,10 @@ export const gridMachine = setup({
       };
     }),
     /** A START refused while in error: say why, keep the run (RESUME can still finish it). */
-    explainRefusedStart: assign(({ context, event }) => ({
-      error: event.type === 'START' ? `cannot start: ${startProblem(context.config, event.price)}` : context.error,
-    })),
+    explainRefusedStart: assign(({ context, event }) => {
+      assertEvent(event, 'START');
+      return { error: `cannot start: ${startProblem(context.config, event.price)}` };
+    }),
     clearError: assign({ error: undefined }),
   },
 }).createMachine({
