@@ -155,6 +155,8 @@ export interface GridRuntime {
   readonly actor: GridActor;
   /** Live order actors by client order id. */
   readonly orders: ReadonlyMap<string, OrderActor>;
+  /** Calls `listener` whenever an order actor moves to another state (an ack, a fill); returns the unsubscribe function. */
+  onOrderState(listener: () => void): () => void;
   /** Sends an event to the grid actor: every grid-bound event goes through here (journaled first, with `journal`). */
   send(event: GridEvent): void;
   /** Settles when the journal entries queued so far are written (at once without a journal). */
@@ -197,6 +199,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   };
 
   const orders = new Map<string, OrderActor>();
+  const orderStateListeners = new Set<() => void>();
   const startOrder = (input: OrderInput, snapshot?: Snapshot<unknown>): void => {
     const clientOrderId = input.intent.clientOrderId;
     const order = createActor(orderLogic, { id: clientOrderId, input, ...clock, ...(snapshot ? { snapshot } : {}) });
@@ -208,6 +211,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
         if (value === state) return;
         state = value;
         logger.debug({ grid: config.id, clientOrderId, state: value, ...(context.lastError === undefined ? {} : { lastError: context.lastError }) }, 'order state');
+        for (const listener of orderStateListeners) listener();
       },
       complete: () => {
         orders.delete(clientOrderId);
@@ -342,6 +346,10 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     send,
     journalFlushed: journaled,
     persist: () => atStop ?? persist(),
+    onOrderState(listener) {
+      orderStateListeners.add(listener);
+      return () => orderStateListeners.delete(listener);
+    },
     async deliverFills(fills) {
       let fresh = 0;
       for (const fill of fills) if (fill.symbol === config.symbol && (await queueFill(fill))) fresh++;

@@ -282,7 +282,7 @@ async function saveGrid(config: GridConfig, runtime: GridRuntime, store: StorePo
 }
 
 /**
- * Saves the grid's persisted actors after each change of the grid, one save at a time (the newest
+ * Saves the grid's persisted actors after each change of the grid or of an order's state, one save at a time (the newest
  * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
  * resume: the exchange and the stored intents and fills stay the truth.
  */
@@ -308,7 +308,15 @@ function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePo
     })();
   };
   const subscription = runtime.actor.subscribe({ next: save, error: () => undefined });
-  return { stop: () => subscription.unsubscribe(), idle: async () => void (await saving) };
+  // An order's ack is saved too: a restart then restores it resting, with nothing to look up.
+  const stopOrders = runtime.onOrderState(save);
+  return {
+    stop: () => {
+      subscription.unsubscribe();
+      stopOrders();
+    },
+    idle: async () => void (await saving),
+  };
 }
 
 interface SnapshotSaving {
