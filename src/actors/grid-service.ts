@@ -11,7 +11,8 @@
 // Before a new grid places anything, the exchange is asked, in this order:
 // 1. open orders: orders with this grid's client id prefix (`bb<grid>_`) left by a run whose state
 //    is not in this database stop the start (they cannot be adopted); the message says what to do;
-// 2. the price: the first tick (stream or REST), awaited from the start alongside 1;
+// 2. the price: the first tick (stream or REST), awaited from the start alongside 1 (a grid with
+//    saved state reconciles without waiting for it);
 // 3. the balance: the free quote must cover the start buy and the resting buys.
 // A retryable failure of these requests (network, busy, rate limit) is retried with backoff; any
 // other stops the start with the exchange's message. Then the grid starts at that price. Every
@@ -191,8 +192,9 @@ export class GridService implements ChildRef {
     const [saved, openOrders] = await Promise.all([savedGrid(config, store, logger), patiently('open orders', () => session.fetchOpenOrders(config.symbol))]);
     if (saved === undefined) refuseLeftoverOrders(config, openOrders);
     else if (saved.rebuilt) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
-    const { price: startPrice } = await firstTick;
-    if (saved === undefined) requireFunds(config, startPrice, await patiently('balance', () => session.fetchBalance()));
+    // A new grid starts at the first price; a recovered one reconciles without waiting for it.
+    const startTick = saved === undefined ? await firstTick : undefined;
+    if (startTick !== undefined) requireFunds(config, startTick.price, await patiently('balance', () => session.fetchBalance()));
     // Stopped (or the process signalled) while starting: no actor starts, nothing is sent.
     if (this.stopped || signal.aborted) return;
     const recoveryStarted = performance.now();
@@ -210,8 +212,14 @@ export class GridService implements ChildRef {
     });
     this.recovering = saved !== undefined;
     this.runtime = runtime;
-    this.startPrice = startPrice;
-    this.lastPrice = startPrice;
+    this.startPrice = runtime.actor.getSnapshot().context.plan?.startPrice ?? startTick?.price ?? Number.NaN;
+    this.lastPrice = startTick?.price ?? Number.NaN;
+    void firstTick.then(
+      (tick) => {
+        if (Number.isNaN(this.lastPrice)) this.lastPrice = tick.price;
+      },
+      () => undefined,
+    );
     // A crash of the grid's actors: the supervisor restarts the grid (through recovery).
     const crash = runtime.actor.subscribe({ error: (error) => this.fail(error) });
     this.cleanups.push(() => crash.unsubscribe());
@@ -250,8 +258,11 @@ export class GridService implements ChildRef {
     // A grid saved before its start (a crash right after the save) starts now; its orders' intents
     // are known to the store, so each is looked up before it is sent.
     if (runtime.actor.getSnapshot().matches('idle')) {
-      runtime.send({ type: 'START', price: startPrice });
-      logger.info({ grid: config.id, symbol: config.symbol, price: startPrice }, 'grid started on the exchange');
+      const { price } = startTick ?? (await firstTick);
+      if (this.stopped || signal.aborted) return;
+      this.startPrice = price;
+      runtime.send({ type: 'START', price });
+      logger.info({ grid: config.id, symbol: config.symbol, price }, 'grid started on the exchange');
     }
     this.options.onStarted?.(config, runtime);
   }

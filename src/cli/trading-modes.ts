@@ -86,8 +86,20 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   // The markets are asked for while the database opens (a recovery's start-up time is the sum of such waits).
   const early = new Map(config.grids.map((grid) => [grid.symbol, exchange.loadMarket(grid.symbol)]));
   for (const pending of early.values()) pending.catch(() => undefined); // asked again, and reported, by runLiveTrading
-  const opened = await openStoreUnlessStopped(config, logger, signal);
+  // The streams connect while the database opens too: this is the tree's first exchange session.
+  let earlySession: ExchangeSession | undefined = openSession(context, exchange, true);
+  earlySession.start();
+  const firstSession = (): ExchangeSession => {
+    const session = earlySession ?? openSession(context, exchange, true);
+    earlySession = undefined;
+    return session;
+  };
+  const opened = await openStoreUnlessStopped(config, logger, signal).catch(async (error: unknown) => {
+    await earlySession?.stop();
+    throw error;
+  });
   if (opened === undefined) {
+    await earlySession?.stop();
     logger.info({ grids: config.grids.map((grid) => grid.id) }, 'stopped while the database was opening: nothing was placed');
     return new Map();
   }
@@ -102,7 +114,7 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
         early.delete(symbol);
         return answer;
       },
-      openSession: () => openSession(context, exchange, true),
+      openSession: firstSession,
       store,
       pingStore: () => database.sql`select 1`,
       logger,
@@ -113,6 +125,7 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
       cancelOrdersOnStop: config.shutdown.cancelOrders,
     });
   } finally {
+    await earlySession?.stop(); // the tree never started (a refused start)
     await database.close();
   }
 }
