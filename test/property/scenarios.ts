@@ -167,8 +167,9 @@ export function buildConfig(g: GridParams, market: Market, range: (a: number, b:
   for (let i = 0; i < e; i++) sumBuy += L[i]!;
   const L0 = L[0]!;
 
-  // Size: about `notional` quote per order, at least minNotional at the lowest level.
-  let q = Math.max(g.notional / p0, (g.minNotional * 1.02) / L0);
+  // Size: about `notional` quote per order, at least minNotional at the lowest level and for the
+  // start's market buy (a start far below the range buys little: nSell * q at p0).
+  let q = Math.max(g.notional / p0, (g.minNotional * 1.02) / L0, nSell > 0 ? (g.minNotional * 1.02) / (nSell * p0) : 0);
   const amountStep = decimalStep(1, Math.floor(Math.log10(q)) - 3);
   const amountDecimals = stepDecimals(amountStep);
   const maxFee = Math.max(g.maker, g.taker);
@@ -192,7 +193,7 @@ export function buildConfig(g: GridParams, market: Market, range: (a: number, b:
     let investment = Number((q * (sumBuy + nSell * p0) * (1 + maxFee)).toFixed(2));
     for (let tries = 0; ; tries++) {
       q = floorStep(investment / ((sumBuy + nSell * p0) * (1 + maxFee)), amountStep);
-      if ((q > 0 && q * L0 >= g.minNotional * 1.001) || tries > 20) break;
+      if ((q > 0 && q * L0 >= g.minNotional * 1.001 && (nSell === 0 || nSell * q * p0 >= g.minNotional * 1.001)) || tries > 20) break;
       investment = Number((investment * 1.5 + 1).toFixed(2));
     }
     config.investment = investment;
