@@ -52,6 +52,8 @@ export interface LiveGridReport {
   readonly skippedOrders: number;
   /** The grid's resting orders: client order id -> side@price. */
   readonly openOrders: Readonly<Record<string, string>>;
+  /** Counter-orders decided but waiting (side@price): their level still held (fills reported out of order), or the grid paused. */
+  readonly waitingOrders: readonly string[];
   readonly stopped: 'stopLoss' | 'takeProfit' | null;
 }
 
@@ -406,6 +408,7 @@ function reportOf(runtime: GridRuntime, startPrice: number, lastPrice: number): 
     fees: context.stats.fees,
     skippedOrders: context.stats.skippedOrders,
     openOrders,
+    waitingOrders: context.deferred.map((order) => `${order.side}@${context.plan!.levels[order.level]}`),
     stopped: context.stopReason === 'stopLoss' || context.stopReason === 'takeProfit' ? context.stopReason : null,
   };
 }
