@@ -1066,6 +1066,19 @@ describe('grid machine: stopping', () => {
     expect(h.stats().sellFills).toBe(1); // the stop's market sell is not a grid fill
   });
 
+  it('a stop-loss whose position is worth less than minNotional at the trigger sells nothing (an exchange would refuse it): idle, the base kept', () => {
+    // One order at L_0 (100) is worth exactly 100; minNotional 95: one order's base at the stop-loss (90) is worth 90.
+    const h = running(config({ market: { priceStep: 0.01, amountStep: 0.001, minNotional: 95 } }));
+    h.filled(h.at(3)); // position 1
+    h.send({ type: 'PRICE_TRIGGER', trigger: 'stopLoss' });
+    const last = h.during(() => {
+      for (const level of [0, 1, 2, 4]) if (h.ctx().slots[level]) h.canceled(h.at(level));
+    });
+    expect(last.submitted).toEqual([]);
+    expect(h.state()).toBe('idle');
+    expect(h.ctx()).toMatchObject({ stopReason: 'stopLoss', position: 1 });
+  });
+
   it('take-profit from paused: same path', () => {
     const h = running();
     h.send({ type: 'PAUSE' });
