@@ -25,8 +25,8 @@ import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridConfig } from '../config/grid-config.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
-import { rebuildFromJournal, replayJournalTail, unreplayable, type ReplayedGrid, type RestartOrder } from './grid-rebuild.js';
-import type { GridRuntime, GridRuntimeSnapshot } from './grid-runtime.js';
+import { rebuildFromJournal, replayJournalTail, unreplayable, type ReplayedGrid } from './grid-rebuild.js';
+import type { GridRuntime, GridRuntimeSnapshot, RestartOrder } from './grid-runtime.js';
 
 /** What to restart a grid from: its saved actors brought up to date with the journal's tail, or the grid rebuilt from its journal. */
 export interface SavedRuntime {

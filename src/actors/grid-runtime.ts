@@ -7,7 +7,7 @@
 // - Own-order stream -> fills stored first (fill before counter-order), then routed to the
 //   order actor by client order id.
 // - Every event for the grid goes through `send` (commands from the service, order outcomes from
-//   here): with `journal`, it is queued for the grid's event journal first (grid-rebuild.ts), then
+//   here): with `journal`, it is queued for the grid's event journal first (grid-journal.ts), then
 //   sent. The grid never waits for the journal; an order's intent is stored (and the order sent)
 //   only once the journal holds the events before it.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +20,7 @@ import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exc
 import type { JournalPosition, StorePort } from '../adapters/store/port.js';
 import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
 import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import { startJournal, type RestartOrder } from './grid-rebuild.js';
+import { startJournal } from './grid-journal.js';
 
 export type GridActor = Actor<typeof gridMachine>;
 type OrderActor = Actor<typeof orderMachine>;
@@ -31,6 +31,13 @@ export interface GridRuntimeSnapshot {
   readonly orders: Readonly<Record<string, Snapshot<unknown>>>;
   /** The journal entry of the last event the grid had received: a recovery replays the entries after it. */
   readonly journal?: JournalPosition;
+}
+
+/** An order to start over from its intent: live in the replayed grid, not restored from a snapshot. */
+export interface RestartOrder {
+  readonly input: OrderInput;
+  /** The grid asked to cancel it (STOP): the restarted order is told CANCEL too. */
+  readonly cancelRequested: boolean;
 }
 
 export interface GridRuntimeOptions {
@@ -45,7 +52,7 @@ export interface GridRuntimeOptions {
   readonly submitTimeoutMs?: number;
   /**
    * Append every event the grid receives (and its creation) to the store's event journal, from
-   * which a grid can be rebuilt (grid-rebuild.ts). On in the long-running modes; off by default
+   * which a grid can be rebuilt (grid-journal.ts, grid-rebuild.ts). On in the long-running modes; off by default
    * (backtests).
    */
   readonly journal?: boolean;

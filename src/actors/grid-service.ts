@@ -28,7 +28,7 @@ import { planStart, reachedTrigger } from '../machines/grid-math.js';
 import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
 import type { SessionStatus } from './exchange-session.js';
 import { lifecycleState, type PartHealth } from './health.js';
-import type { RestartOrder } from './grid-rebuild.js';
+import type { RestartOrder } from './grid-runtime.js';
 import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
 import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
 import type { ChildRef } from './supervisor.js';

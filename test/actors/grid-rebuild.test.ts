@@ -5,7 +5,8 @@
 // on Postgres with a restart: test/store/grid-rebuild-recovery.test.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { GRID_CREATED, JOURNAL_BROKEN, rebuildFromJournal, startJournal } from '../../src/actors/grid-rebuild.js';
+import { GRID_CREATED, JOURNAL_BROKEN, startJournal } from '../../src/actors/grid-journal.js';
+import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
 import { savedGrid } from '../../src/actors/grid-recovery.js';
 import { startGridRuntime } from '../../src/actors/grid-runtime.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
