@@ -86,20 +86,8 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   // The markets are asked for while the database opens (a recovery's start-up time is the sum of such waits).
   const early = new Map(config.grids.map((grid) => [grid.symbol, exchange.loadMarket(grid.symbol)]));
   for (const pending of early.values()) pending.catch(() => undefined); // asked again, and reported, by runLiveTrading
-  // The streams connect while the database opens too: this is the tree's first exchange session.
-  let earlySession: ExchangeSession | undefined = openSession(context, exchange, true);
-  earlySession.start();
-  const firstSession = (): ExchangeSession => {
-    const session = earlySession ?? openSession(context, exchange, true);
-    earlySession = undefined;
-    return session;
-  };
-  const opened = await openStoreUnlessStopped(config, logger, signal).catch(async (error: unknown) => {
-    await earlySession?.stop();
-    throw error;
-  });
+  const opened = await openStoreUnlessStopped(config, logger, signal);
   if (opened === undefined) {
-    await earlySession?.stop();
     logger.info({ grids: config.grids.map((grid) => grid.id) }, 'stopped while the database was opening: nothing was placed');
     return new Map();
   }
@@ -114,7 +102,7 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
         early.delete(symbol);
         return answer;
       },
-      openSession: firstSession,
+      openSession: () => openSession(context, exchange, true),
       store,
       pingStore: () => database.sql`select 1`,
       logger,
@@ -125,7 +113,6 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
       cancelOrdersOnStop: config.shutdown.cancelOrders,
     });
   } finally {
-    await earlySession?.stop(); // the tree never started (a refused start)
     await database.close();
   }
 }
