@@ -97,7 +97,12 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   if (signal.aborted) return new Map();
   const configs: GridConfig[] = [];
   for (const grid of options.grids) {
-    const market = await retryRetryable(() => options.loadMarket(grid.symbol), `${grid.id}: market`, logger, signal);
+    // A signal does not wait for the markets (an exchange that does not answer holds a request
+    // for its whole timeout, 10 s, past the shutdown's 7.5 s cut-off): nothing has started yet.
+    const loading = retryRetryable(() => options.loadMarket(grid.symbol), `${grid.id}: market`, logger, signal);
+    loading.catch(() => undefined);
+    const market = await Promise.race([loading, whenAborted(signal).then(() => undefined)]);
+    if (market === undefined) return new Map();
     configs.push(withExchangeFilters(grid, market, logger));
   }
   const now: Incarnations = { store: undefined, session: undefined, closing: [], grids: new Map() };
