@@ -2,7 +2,7 @@
 // Prints microseconds per operation; asserts nothing. Run: npm run build && node bench/actor-costs.mjs
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { createActor, fromPromise, setup } from 'xstate';
-import { VirtualClock } from '../dist/actors/virtual-clock.js';
+import { VirtualClock } from '../dist/actors/backtest/virtual-clock.js';
 import { parseGridConfig } from '../dist/config/grid-config.js';
 import { gridMachine } from '../dist/machines/grid.machine.js';
 import { orderMachine } from '../dist/machines/order.machine.js';

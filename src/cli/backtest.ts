@@ -1,6 +1,6 @@
 // `btcbot backtest --config FILE [--data FILE] [--json]`: one grid over candles, on the paper
 // exchange, through the same grid and order actors as the live modes.
-import { runBacktest, type BacktestReport } from '../actors/backtest.js';
+import { runBacktest, type BacktestReport } from '../actors/backtest/backtest.js';
 import type { CandleSeries } from '../adapters/feed/candles.js';
 import { loadGridConfig } from '../config/load-config.js';
 import type { GridConfig } from '../config/grid-config.js';

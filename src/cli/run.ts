@@ -7,7 +7,7 @@
 // flushes telemetry (1 s at most) and exits 0. A second signal exits at once (130). A shutdown
 // still not done after 7.5 s exits 1 with a warning: what was cut short is recovered at the next
 // start, as after a crash.
-import { HealthBoard } from '../actors/health.js';
+import { HealthBoard } from '../actors/supervision/health.js';
 import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
 import type { Logger } from '../adapters/telemetry/logger.js';

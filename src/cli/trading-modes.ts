@@ -9,16 +9,16 @@
 // embedded PGlite in database.dataDir); paper and demo keep their books in memory.
 // Every mode runs until the abort signal and returns one report per grid.
 import { randomInt } from 'node:crypto';
-import { ExchangeSession } from '../actors/exchange-session.js';
-import { runLiveTrading, type LiveGridReport, type LiveTradingOptions } from '../actors/live-trading.js';
-import { runPaperTrading } from '../actors/paper-trading.js';
-import type { BacktestReport } from '../actors/backtest.js';
+import { ExchangeSession } from '../actors/exchange/exchange-session.js';
+import { runLiveTrading, type LiveGridReport, type LiveTradingOptions } from '../actors/trading/live-trading.js';
+import { runPaperTrading } from '../actors/trading/paper-trading.js';
+import type { BacktestReport } from '../actors/backtest/backtest.js';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
 import { pacedCandles, tickCandles } from '../adapters/feed/price-feeds.js';
 import { openStore, type OpenedStore } from '../adapters/store/open-store.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
-import type { HealthBoard } from '../actors/health.js';
-import { whenAborted } from '../actors/when-aborted.js';
+import type { HealthBoard } from '../actors/supervision/health.js';
+import { whenAborted } from '../actors/supervision/when-aborted.js';
 import { ConfigError } from '../config/config-error.js';
 import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
 import type { ServiceConfig } from '../config/service-config.js';

@@ -1,5 +1,5 @@
 // The supervisor statechart: OTP-style restart decisions for a list of child actors. The machine
-// only decides (which children restart, when, or give up); the runtime (src/actors/supervisor.ts)
+// only decides (which children restart, when, or give up); the runtime (src/actors/supervision/supervisor.ts)
 // starts and stops the real children, reports their exits as CHILD_EXITED and provides the effect
 // actions (startChildren, stopChildren, reportExit, reportRestarts, escalate), no-ops here.
 // docs/supervision.md has the transition table and the reasons behind every default.
@@ -28,20 +28,16 @@
 // carries that deadline; XState does not re-arm delayed events of a persisted snapshot, so a runtime
 // that restores one re-arms them with `pendingRestarts`. The jitter PRNG state lives in context.
 import { assign, raise, setup } from 'xstate';
+import type { ChildState, GiveUpReason, Intensity, RestartReport, RestartType, Strategy } from '../domain/supervision.js';
 import { backoffDelay, DEFAULT_BACKOFF, mulberry32, type BackoffOptions } from './exchange-connection.machine.js';
+
+export type { ChildState, GiveUpReason, Intensity, RestartReport, RestartType, Strategy } from '../domain/supervision.js';
 
 // ---------------------------------------------------------------------------------------------
 // Policies and defaults
 // ---------------------------------------------------------------------------------------------
 
-export type RestartType = 'permanent' | 'transient' | 'temporary';
-export type Strategy = 'one_for_one' | 'rest_for_one';
 
-/** At most `maxRestarts` restarts within `periodMs` of the restarted children's up-time. */
-export interface Intensity {
-  readonly maxRestarts: number;
-  readonly periodMs: number;
-}
 
 /** The default, for logic actors (grid, orders): a bug that repeats within seconds will not go away. */
 export const LOGIC_INTENSITY: Intensity = { maxRestarts: 3, periodMs: 5_000 };
@@ -84,12 +80,6 @@ export interface SupervisorInput {
   readonly quietPeriodMs?: number;
 }
 
-/**
- * idle: not started yet. running: up. restarting: down, a restart is pending (its own deadline, or
- * with an earlier sibling under rest_for_one). exited: ended by itself for good (its policy does not
- * restart it, or it made the supervisor give up). stopped: stopped by the supervisor for good.
- */
-export type ChildState = 'idle' | 'running' | 'restarting' | 'exited' | 'stopped';
 
 export interface ChildRecord {
   readonly id: string;
@@ -121,20 +111,6 @@ export interface RestartMark {
   readonly upMs: number;
 }
 
-export interface GiveUpReason {
-  readonly supervisor: string;
-  /** The child whose exit would have exceeded the intensity; null when the supervisor itself failed. */
-  readonly child: string | null;
-  /** The error of that exit; null for a normal completion (of a permanent child). */
-  readonly error: string | null;
-  /** Restarts on the books when it exited (the one refused not counted). */
-  readonly restarts: number;
-  readonly intensity: Intensity;
-  readonly at: number;
-  /** How long this supervisor waited out restarts during its life: not up-time for its parent. */
-  readonly downMs: number;
-  readonly message: string;
-}
 
 export interface SupervisorContext {
   readonly id: string;
@@ -186,19 +162,6 @@ export interface ExitReport {
   readonly siblings: readonly string[];
 }
 
-/** One child started again: the hook for logs, metrics and (later) tracing. */
-export interface RestartReport {
-  readonly child: string;
-  readonly at: number;
-  /** The child whose exit caused it: itself, or an earlier sibling under rest_for_one. */
-  readonly cause: string;
-  /** Its restarts so far, this one included. */
-  readonly restarts: number;
-  /** The backoff waited. */
-  readonly delayMs: number;
-  /** The cause's error (null: it completed normally, a permanent child). */
-  readonly error: string | null;
-}
 
 export interface RestartTimer {
   readonly id: string;

@@ -7,9 +7,9 @@
 // made must be in the bot's books, and nothing else; at the end the bot's resting orders, fills and
 // balances must agree exactly with the simulator's; the grid invariants are sampled throughout.
 import { afterAll, describe, expect, test } from 'vitest';
-import { ExchangeSession } from '../../src/actors/exchange-session.js';
-import type { GridRuntime } from '../../src/actors/grid-runtime.js';
-import { runLiveTrading, type LiveGridReport } from '../../src/actors/live-trading.js';
+import { ExchangeSession } from '../../src/actors/exchange/exchange-session.js';
+import type { GridRuntime } from '../../src/actors/grid/grid-runtime.js';
+import { runLiveTrading, type LiveGridReport } from '../../src/actors/trading/live-trading.js';
 import { CcxtExchange } from '../../src/adapters/exchange/ccxt-exchange.js';
 import type { ExchangeOrder, MarketInfo } from '../../src/adapters/exchange/port.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';

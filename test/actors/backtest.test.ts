@@ -1,9 +1,9 @@
-// runBacktest (src/actors/backtest.ts) on hand-made candles: every number of the report worked
+// runBacktest (src/actors/backtest/backtest.ts) on hand-made candles: every number of the report worked
 // out by hand in the comments from ../shared/spec/grid-semantics.md. The independent reference
 // (test/reference/grid-reference.ts) must give the same report, so a slip in the hand
 // arithmetic shows up as a disagreement of both with it.
 import { describe, expect, test } from 'vitest';
-import { runBacktest, type BacktestReport } from '../../src/actors/backtest.js';
+import { runBacktest, type BacktestReport } from '../../src/actors/backtest/backtest.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { referenceBacktest, type ReferenceGridConfig } from '../reference/grid-reference.js';
 import { candlesFromRows as series, flat, type CandleRow as Row } from '../support/candle-rows.js';

@@ -2,7 +2,7 @@
 // connection statechart deciding between them, and every fill delivered exactly once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ExchangeSession, type ExchangeSessionOptions } from '../../src/actors/exchange-session.js';
+import { ExchangeSession, type ExchangeSessionOptions } from '../../src/actors/exchange/exchange-session.js';
 import { ExchangeError, type ExchangeEvent, type Tick } from '../../src/adapters/exchange/port.js';
 import { createLogger } from '../../src/adapters/telemetry/logger.js';
 import { FakeStreamingExchange } from '../support/fake-streaming-exchange.js';

@@ -1,14 +1,14 @@
 // The event journal's writer (in order, patient while the store is unreachable, written once after
 // a lost answer, never in the trading path's way) and recovery's choice between the saved
-// snapshot, a rebuild from the journal, and the refusal (src/actors/grid-rebuild.ts,
+// snapshot, a rebuild from the journal, and the refusal (src/actors/recovery/grid-rebuild.ts,
 // grid-recovery.ts). The rebuild's agreement with live runs: test/property/grid-rebuild.test.ts;
 // on Postgres with a restart: test/store/grid-rebuild-recovery.test.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { GRID_CREATED, JOURNAL_BROKEN, startJournal } from '../../src/actors/grid-journal.js';
-import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
-import { savedGrid } from '../../src/actors/grid-recovery.js';
-import { startGridRuntime } from '../../src/actors/grid-runtime.js';
+import { GRID_CREATED, JOURNAL_BROKEN, startJournal } from '../../src/actors/grid/grid-journal.js';
+import { rebuildFromJournal } from '../../src/actors/recovery/grid-rebuild.js';
+import { savedGrid } from '../../src/actors/recovery/grid-recovery.js';
+import { startGridRuntime } from '../../src/actors/grid/grid-runtime.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import type { JournalAppend } from '../../src/adapters/store/port.js';
 import { createLogger, silentLogger } from '../../src/adapters/telemetry/logger.js';

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createActor, fromPromise, SimulatedClock, type Snapshot } from 'xstate';
-import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
+import { startGridRuntime, type GridRuntime } from '../../src/actors/grid/grid-runtime.js';
 import type { ExchangeOrder, ExchangePort } from '../../src/adapters/exchange/port.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';

@@ -1,7 +1,7 @@
 // A runtime's persisted state after stop() is the state at the stop: a snapshot save still under
 // way when the process stops (SIGTERM) must not write a grid whose orders lost their actors.
 import { describe, expect, test } from 'vitest';
-import { startGridRuntime } from '../../src/actors/grid-runtime.js';
+import { startGridRuntime } from '../../src/actors/grid/grid-runtime.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { paperExchangeAt50k } from '../support/paper-exchange.js';

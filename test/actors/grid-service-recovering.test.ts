@@ -1,7 +1,7 @@
 // /health during a recovery: a restarted grid is RECOVERING (unhealthy, no figures: they would be
 // the saved, stale ones) until it is reconciled with the exchange, then ACTIVE with its figures.
 import { describe, expect, test } from 'vitest';
-import { GridService } from '../../src/actors/grid-service.js';
+import { GridService } from '../../src/actors/trading/grid-service.js';
 import type { Fill } from '../../src/domain/trading.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { silentLogger } from '../../src/adapters/telemetry/logger.js';

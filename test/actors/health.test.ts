@@ -1,8 +1,8 @@
 // Health is derived from the parts' states when asked; a part that cannot report is unhealthy.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { HealthBoard, lifecycleState } from '../../src/actors/health.js';
-import { StoreMonitor } from '../../src/actors/store-monitor.js';
+import { HealthBoard, lifecycleState } from '../../src/actors/supervision/health.js';
+import { StoreMonitor } from '../../src/actors/supervision/store-monitor.js';
 import { until } from '../support/until.js';
 
 describe('health board', () => {

@@ -2,7 +2,7 @@
 // exchange that does not answer would hold the request for its whole timeout, past the
 // shutdown's cut-off, and nothing has started yet.
 import { describe, expect, test } from 'vitest';
-import { runLiveTrading } from '../../src/actors/live-trading.js';
+import { runLiveTrading } from '../../src/actors/trading/live-trading.js';
 import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { silentLogger } from '../../src/adapters/telemetry/logger.js';

@@ -3,11 +3,11 @@
 // is given up, its orders left resting, the process unhealthy; a failed exchange session is replaced
 // and the grids restart on the new one. Against the BingX simulator through unmodified ccxt.
 import { afterEach, describe, expect, test } from 'vitest';
-import { ExchangeSession } from '../../src/actors/exchange-session.js';
-import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
-import { HealthBoard } from '../../src/actors/health.js';
-import { runLiveTrading } from '../../src/actors/live-trading.js';
-import type { RestartEvent } from '../../src/actors/supervisor.js';
+import { ExchangeSession } from '../../src/actors/exchange/exchange-session.js';
+import { startGridRuntime, type GridRuntime } from '../../src/actors/grid/grid-runtime.js';
+import { HealthBoard } from '../../src/actors/supervision/health.js';
+import { runLiveTrading } from '../../src/actors/trading/live-trading.js';
+import type { RestartEvent } from '../../src/actors/supervision/supervisor.js';
 import { CcxtExchange } from '../../src/adapters/exchange/ccxt-exchange.js';
 import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';

@@ -15,7 +15,7 @@ import {
   type Supervisor,
   type SupervisorSpec,
   type SupervisorStatus,
-} from '../../src/actors/supervisor.js';
+} from '../../src/actors/supervision/supervisor.js';
 
 const T0 = 1_700_000_000_000;
 

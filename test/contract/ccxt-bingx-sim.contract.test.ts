@@ -3,7 +3,7 @@
 // step() walks the price and fills, setPrice() jumps.
 import { afterAll, beforeAll } from 'vitest';
 import { CcxtExchange, rebaseApiUrls } from '../../src/adapters/exchange/ccxt-exchange.js';
-import { ExchangeSession } from '../../src/actors/exchange-session.js';
+import { ExchangeSession } from '../../src/actors/exchange/exchange-session.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';
 import { contractSetup, describeExchangePortContract } from './exchange-port.contract.js';
 

@@ -14,7 +14,7 @@
 import ccxt from 'ccxt';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, test, vi, type MockInstance } from 'vitest';
-import { BacktestSession } from '../../src/actors/backtest.js';
+import { BacktestSession } from '../../src/actors/backtest/backtest.js';
 import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { LimitOrderRequest, MarketOrderRequest } from '../../src/adapters/exchange/port.js';
 import { ConfigError } from '../../src/config/config-error.js';

@@ -1,4 +1,4 @@
-// Properties of the grid engine (src/actors/backtest.ts on the paper exchange) over random grids
+// Properties of the grid engine (src/actors/backtest/backtest.ts on the paper exchange) over random grids
 // and price paths: ../shared/spec/grid-semantics.md, invariants 1-7 of the project's issue.
 //  1. levels strictly increasing, inside [lower, upper] within half a price step;
 //  2. never two orders on one level (the exchange's book after every candle);
@@ -15,7 +15,7 @@
 // shrunk scenario (config and candle rows) of any failure.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { BacktestSession, runBacktest, type BacktestReport } from '../../src/actors/backtest.js';
+import { BacktestSession, runBacktest, type BacktestReport } from '../../src/actors/backtest/backtest.js';
 import { planStart } from '../../src/machines/grid-math.js';
 import { parseGridConfig, type GridConfig } from '../../src/config/grid-config.js';
 import { floorStep, referenceLevels } from '../reference/grid-reference.js';

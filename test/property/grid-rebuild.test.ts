@@ -1,4 +1,4 @@
-// Rebuilding a grid from its event journal (src/actors/grid-rebuild.ts) gives the grid the live
+// Rebuilding a grid from its event journal (src/actors/recovery/grid-rebuild.ts) gives the grid the live
 // actor has: for generated grids and price paths (scenarios.ts), with lifecycle commands (PAUSE,
 // RESUME, STOP with and without selling, FAULT, START again) sent at random candles, the grid runs
 // through the production runtime (startGridRuntime with its journal on, a paper exchange, a
@@ -8,9 +8,9 @@
 import fc from 'fast-check';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
-import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
-import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
-import { VirtualClock } from '../../src/actors/virtual-clock.js';
+import { rebuildFromJournal } from '../../src/actors/recovery/grid-rebuild.js';
+import { startGridRuntime, type GridRuntime } from '../../src/actors/grid/grid-runtime.js';
+import { VirtualClock } from '../../src/actors/backtest/virtual-clock.js';
 import { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { parseGridConfig, type GridConfig } from '../../src/config/grid-config.js';

@@ -5,7 +5,7 @@
 // every other number within 1e-6. Scenarios: scenarios.ts.
 import fc from 'fast-check';
 import { describe, test } from 'vitest';
-import { runBacktest, type BacktestReport } from '../../src/actors/backtest.js';
+import { runBacktest, type BacktestReport } from '../../src/actors/backtest/backtest.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { referenceBacktest, type ReferenceGridConfig, type ReferenceReport } from '../reference/grid-reference.js';

@@ -4,7 +4,7 @@
 // float bit for bit). Scenarios: scenarios.ts.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { BacktestSession, runBacktest, type BacktestCheckpoint } from '../../src/actors/backtest.js';
+import { BacktestSession, runBacktest, type BacktestCheckpoint } from '../../src/actors/backtest/backtest.js';
 import { sliceCandles } from '../../src/adapters/feed/candles.js';
 import { parseGridConfig } from '../../src/config/grid-config.js';
 import { hasShared, sharedSkipReason } from '../shared.js';

@@ -1,6 +1,6 @@
 // Runs a scenario through the production engine (BacktestSession on the paper exchange) while
 // watching it: every fill the exchange reports, and optionally the book after every candle.
-import { BacktestSession, type BacktestReport } from '../../src/actors/backtest.js';
+import { BacktestSession, type BacktestReport } from '../../src/actors/backtest/backtest.js';
 import { sliceCandles } from '../../src/adapters/feed/candles.js';
 import { parseGridConfig, type GridConfig } from '../../src/config/grid-config.js';
 import type { Fill } from '../../src/domain/trading.js';

@@ -14,7 +14,7 @@
 // and the clock moves on at every boundary (`onBoundary`), so that what happens at different
 // boundaries has different times.
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import type { LiveSession } from '../../src/actors/grid-service.js';
+import type { LiveSession } from '../../src/actors/trading/grid-service.js';
 import type { ExchangeEvent } from '../../src/adapters/exchange/port.js';
 import type { JournalAppend, StorePort } from '../../src/adapters/store/port.js';
 import type { MemoryStore } from '../../src/adapters/store/memory-store.js';

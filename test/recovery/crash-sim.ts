@@ -12,8 +12,8 @@
 // Nothing depends on wall-clock time: the processes advance by macrotask turns, Date is faked.
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { vi } from 'vitest';
-import { GridService } from '../../src/actors/grid-service.js';
-import type { GridActor, GridRuntime } from '../../src/actors/grid-runtime.js';
+import { GridService } from '../../src/actors/trading/grid-service.js';
+import type { GridActor, GridRuntime } from '../../src/actors/grid/grid-runtime.js';
 import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';
 import { GRID_MACHINE_VERSION } from '../../src/machines/grid.machine.js';

@@ -3,8 +3,8 @@
 // exchange session: the WebSocket execution stream, or REST polling when the stream is off. The
 // simulator's own order log is the judge: no client order id twice, every fill booked.
 import { afterEach, describe, expect, test } from 'vitest';
-import { ExchangeSession } from '../../src/actors/exchange-session.js';
-import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
+import { ExchangeSession } from '../../src/actors/exchange/exchange-session.js';
+import { startGridRuntime, type GridRuntime } from '../../src/actors/grid/grid-runtime.js';
 import { CcxtExchange } from '../../src/adapters/exchange/ccxt-exchange.js';
 import type { MarketInfo } from '../../src/adapters/exchange/port.js';
 import { startBingxSimulator, type BingxSimulator } from '../../src/adapters/exchange/sim/bingx-sim-server.js';

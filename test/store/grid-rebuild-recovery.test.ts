@@ -6,9 +6,9 @@
 // placed twice, each counter-order is placed once, and the books (grid, store, exchange) agree
 // with a run that was never interrupted. Also the journal's store contract on both backends.
 import { describe, expect, test } from 'vitest';
-import { rebuildFromJournal } from '../../src/actors/grid-rebuild.js';
-import { startGridRuntime, type GridRuntime } from '../../src/actors/grid-runtime.js';
-import { GridService } from '../../src/actors/grid-service.js';
+import { rebuildFromJournal } from '../../src/actors/recovery/grid-rebuild.js';
+import { startGridRuntime, type GridRuntime } from '../../src/actors/grid/grid-runtime.js';
+import { GridService } from '../../src/actors/trading/grid-service.js';
 import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Database } from '../../src/adapters/store/database.js';
 import { MemoryStore } from '../../src/adapters/store/memory-store.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test } from 'vitest';
-import { startGridRuntime } from '../../src/actors/grid-runtime.js';
+import { startGridRuntime } from '../../src/actors/grid/grid-runtime.js';
 import { openDatabase, reconnectDelaySeconds } from '../../src/adapters/store/database.js';
 import { migrate } from '../../src/adapters/store/migrations.js';
 import { PostgresStore } from '../../src/adapters/store/postgres-store.js';

@@ -1,7 +1,7 @@
 // A paper exchange as a grid's live session (GridService's LiveSession): requests, own-order
 // stream and the first tick from the paper exchange, every new order's client id counted (a
 // second send of a client id would show).
-import type { LiveSession } from '../../src/actors/grid-service.js';
+import type { LiveSession } from '../../src/actors/trading/grid-service.js';
 import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Tick } from '../../src/adapters/exchange/port.js';
 

@@ -12,7 +12,7 @@
 // Streams. watchTick / watchOwnOrders / watchOwnFills each resolve with the next update of their
 // stream (ccxt pro returns only what is new since the previous call). They know nothing of
 // reconnects: a dropped socket rejects them with a retryable ExchangeError, and the session
-// (src/actors/exchange-session.ts) decides what happens next; closeStreams() drops every socket.
+// (src/actors/exchange/exchange-session.ts) decides what happens next; closeStreams() drops every socket.
 import type { Balances, Exchange, Market as CcxtMarketOrUndefined, Order, Trade } from 'ccxt';
 import type { Fill } from '../../domain/trading.js';
 import { fromCcxtError, redactSecrets } from './ccxt-errors.js';

@@ -1,6 +1,6 @@
 // The HTTP endpoints of `btcbot run`: /health and /metrics (more come with the dashboard).
 import { Hono } from 'hono';
-import type { HealthReport } from '../../actors/health.js';
+import type { HealthReport } from '../../domain/health.js';
 import { healthRoute } from './health-route.js';
 import { metricsRoute, type MetricsSource } from './metrics-route.js';
 

@@ -3,8 +3,7 @@
 // supervision tree's restarts, give-ups and health. Rendered on a scrape by whoever serves
 // `/metrics` (`render()`, with `contentType`). docs/telemetry.md lists every metric.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { RestartEvent, SupervisorStatus } from '../../actors/supervisor.js';
-import type { GiveUpReason } from '../../machines/supervisor.machine.js';
+import type { GiveUpReason, RestartEvent, SupervisorStatus } from '../../domain/supervision.js';
 
 /** What the health gauges read at each scrape: a root supervisor (or anything with its status()). */
 export interface StatusSource {

@@ -11,8 +11,7 @@
 //   telemetry.metrics.trackSupervisor(root);
 //   ...
 //   await telemetry.shutdown(2_000);   // on SIGTERM: flush spans, at most 2 s
-import type { RestartEvent } from '../../actors/supervisor.js';
-import type { GiveUpReason } from '../../machines/supervisor.machine.js';
+import type { GiveUpReason, RestartEvent } from '../../domain/supervision.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { startTracing, type FlushResult, type Tracing, type TracingOptions } from './tracing.js';

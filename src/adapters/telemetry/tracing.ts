@@ -12,8 +12,7 @@
 // answers.
 import { context, diag, DiagLogLevel, propagation, SpanStatusCode, trace, type Attributes, type DiagLogger, type Tracer } from '@opentelemetry/api';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
-import type { RestartEvent } from '../../actors/supervisor.js';
-import type { GiveUpReason } from '../../machines/supervisor.machine.js';
+import type { GiveUpReason, RestartEvent } from '../../domain/supervision.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,7 +1,7 @@
 // The HTTP endpoints over a real socket: /health's status code follows the health report, /metrics
 // serves the registry's exposition, unknown paths are a clear 404, a taken port a clear error.
 import { afterEach, describe, expect, test } from 'vitest';
-import { HealthBoard } from '../../../src/actors/health.js';
+import { HealthBoard } from '../../../src/actors/supervision/health.js';
 import { createHttpApp } from '../../../src/adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../../../src/adapters/http/http-server.js';
 import { ConfigError } from '../../../src/config/config-error.js';

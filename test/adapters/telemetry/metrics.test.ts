@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromCallback, SimulatedClock } from 'xstate';
-import { actorChild, startSupervisor, supervisorChild, type RestartEvent } from '../../../src/actors/supervisor.js';
+import { actorChild, startSupervisor, supervisorChild, type RestartEvent } from '../../../src/actors/supervision/supervisor.js';
 import { createMetrics } from '../../../src/adapters/telemetry/metrics.js';
 import type { GiveUpReason } from '../../../src/machines/supervisor.machine.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RestartEvent } from '../../../src/actors/supervisor.js';
+import type { RestartEvent } from '../../../src/actors/supervision/supervisor.js';
 import type { Logger } from '../../../src/adapters/telemetry/logger.js';
 import { createMetrics } from '../../../src/adapters/telemetry/metrics.js';
 import { combineTelemetry, startTelemetry } from '../../../src/adapters/telemetry/telemetry.js';

@@ -1,7 +1,7 @@
 // Its own file (its own module graph): nothing here may have imported the OpenTelemetry SDK.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import type { RestartEvent } from '../../../src/actors/supervisor.js';
+import type { RestartEvent } from '../../../src/actors/supervision/supervisor.js';
 import type { Logger } from '../../../src/adapters/telemetry/logger.js';
 import { startTracing } from '../../../src/adapters/telemetry/tracing.js';
 

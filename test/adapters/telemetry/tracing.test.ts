@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RestartEvent } from '../../../src/actors/supervisor.js';
+import type { RestartEvent } from '../../../src/actors/supervision/supervisor.js';
 import type { Logger } from '../../../src/adapters/telemetry/logger.js';
 import { parseOtlpHeaders, redact, startTracing, tracingConfig, type Tracing } from '../../../src/adapters/telemetry/tracing.js';
 import { attributesOf, startCollector } from './otlp-collector.js';

@@ -7,14 +7,14 @@
 // take-profit prices split a segment: orders at the trigger price fill first, then the grid is
 // told (PRICE_TRIGGER) and stops. Candles without a fill cost a few comparisons and no actor work.
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import type { GridConfig } from '../config/grid-config.js';
-import { PaperExchange, type PaperExchangeState } from '../adapters/exchange/paper-exchange.js';
-import type { CandleSeries } from '../adapters/feed/candles.js';
-import { MemoryStore } from '../adapters/store/memory-store.js';
-import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import { startGridRuntime, type GridRuntime, type GridRuntimeSnapshot } from './grid-runtime.js';
+import type { GridConfig } from '../../config/grid-config.js';
+import { PaperExchange, type PaperExchangeState } from '../../adapters/exchange/paper-exchange.js';
+import type { CandleSeries } from '../../adapters/feed/candles.js';
+import { MemoryStore } from '../../adapters/store/memory-store.js';
+import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { startGridRuntime, type GridRuntime, type GridRuntimeSnapshot } from '../grid/grid-runtime.js';
 import { VirtualClock } from './virtual-clock.js';
-import { planStart, reachedTrigger, type PriceTrigger } from '../machines/grid-math.js';
+import { planStart, reachedTrigger, type PriceTrigger } from '../../machines/grid-math.js';
 
 export interface WalletReport {
   readonly base: number;

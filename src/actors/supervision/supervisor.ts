@@ -15,19 +15,20 @@
 // fails towards its parent (its observers' `error`, a SupervisorGaveUpError), the root calls
 // `onGiveUp` (required by startSupervisor). Hooks that throw are logged, never rethrown.
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import { mulberry32 } from '../machines/exchange-connection.machine.js';
+import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import type { RestartEvent, SupervisorStatus } from '../../domain/supervision.js';
+import { mulberry32 } from '../../machines/exchange-connection.machine.js';
 import {
   supervisorMachine,
-  type ChildState,
   type ExitReport,
   type GiveUpReason,
   type RestartReport,
   type RestartType,
-  type Strategy,
   type SupervisorContext,
   type SupervisorInput,
-} from '../machines/supervisor.machine.js';
+} from '../../machines/supervisor.machine.js';
+
+export type { ChildStatus, RestartEvent, SupervisorStatus } from '../../domain/supervision.js';
 
 // ---------------------------------------------------------------------------------------------
 // API
@@ -77,11 +78,6 @@ export interface SupervisorSpec extends Omit<SupervisorInput, 'children' | 'seed
   readonly seed?: number;
 }
 
-/** A restart as the onRestart hook sees it. */
-export interface RestartEvent extends RestartReport {
-  readonly supervisor: string;
-  readonly systemId: string;
-}
 
 export interface SupervisorRuntime {
   /** Where children register by systemId; shared by a whole tree. */
@@ -101,29 +97,7 @@ export interface RootSupervisorOptions {
   readonly seed?: number;
 }
 
-export interface ChildStatus {
-  readonly id: string;
-  readonly systemId: string;
-  readonly restart: RestartType;
-  readonly state: ChildState;
-  readonly restarts: number;
-  readonly failures: number;
-  readonly lastError: string | null;
-  readonly lastExitAt: number | null;
-  /** restarting: when it starts again. */
-  readonly restartAt: number | null;
-  /** A nested supervisor's own status, while it runs. */
-  readonly supervisor?: SupervisorStatus;
-}
 
-/** What /health and metrics read. */
-export interface SupervisorStatus {
-  readonly id: string;
-  readonly state: 'idle' | 'running' | 'stopped' | 'gaveUp';
-  readonly strategy: Strategy;
-  readonly gaveUp: GiveUpReason | null;
-  readonly children: readonly ChildStatus[];
-}
 
 /** The error a nested supervisor fails with towards its parent. */
 export class SupervisorGaveUpError extends Error {

@@ -6,7 +6,7 @@
 // whose intent cannot be stored waits (the order machine's recordBackoff), so nothing unrecorded
 // reaches the exchange whatever this watcher says. It only tells.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
+import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import type { PartHealth } from './health.js';
 import type { ChildRef } from './supervisor.js';
 

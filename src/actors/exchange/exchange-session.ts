@@ -21,17 +21,17 @@
 // from the newest fill REST has returned (its watermark); stream fills do not move the watermark,
 // so a fill the stream skipped before a later one is still found.
 import { createActor, fromPromise, type Actor } from 'xstate';
-import type { Fill } from '../domain/trading.js';
+import type { Fill } from '../../domain/trading.js';
 import {
   ConnectError,
   exchangeConnectionMachine,
   type BackoffOptions,
   type ConnectInput,
   type ConnectOutput,
-} from '../machines/exchange-connection.machine.js';
-import { ExchangeError, type ExchangeEvent, type ExchangePort, type StreamingExchange, type Tick } from '../adapters/exchange/port.js';
-import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import type { PartHealth } from './health.js';
+} from '../../machines/exchange-connection.machine.js';
+import { ExchangeError, type ExchangeEvent, type ExchangePort, type StreamingExchange, type Tick } from '../../adapters/exchange/port.js';
+import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import type { PartHealth } from '../supervision/health.js';
 
 export interface ExchangeSessionOptions {
   readonly exchange: StreamingExchange;

@@ -16,10 +16,10 @@
 // attempted so that a replay refuses it.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JournalAppend, JournalPosition, StorePort } from '../adapters/store/port.js';
-import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
-import type { GridEvent, GridInput } from '../machines/grid.machine.js';
+import type { JournalAppend, JournalPosition, StorePort } from '../../adapters/store/port.js';
+import { storeErrorOf, storeRetryDelayMs } from '../../adapters/store/store-errors.js';
+import type { Logger } from '../../adapters/telemetry/logger.js';
+import type { GridEvent, GridInput } from '../../machines/grid.machine.js';
 
 /** The journal entry of a grid actor's creation: its input (a replay starts from the last one). */
 export const GRID_CREATED = 'GRID.CREATED';

@@ -12,14 +12,14 @@
 //   only once the journal holds the events before it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createActor, fromPromise, type Actor, type ActorOptions, type Snapshot } from 'xstate';
-import type { GridConfig } from '../config/grid-config.js';
-import type { Fill, OrderIntent } from '../domain/trading.js';
-import { gridMachine, type GridEvent } from '../machines/grid.machine.js';
-import { orderClock, orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../machines/order.machine.js';
-import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
-import type { JournalPosition, StorePort } from '../adapters/store/port.js';
-import { storeErrorOf, storeRetryDelayMs } from '../adapters/store/store-errors.js';
-import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
+import type { GridConfig } from '../../config/grid-config.js';
+import type { Fill, OrderIntent } from '../../domain/trading.js';
+import { gridMachine, type GridEvent } from '../../machines/grid.machine.js';
+import { orderClock, orderMachine, type IntentRecord, type OrderAck, type OrderInput } from '../../machines/order.machine.js';
+import type { ExchangeEvent, ExchangeOrder, ExchangePort } from '../../adapters/exchange/port.js';
+import type { JournalPosition, StorePort } from '../../adapters/store/port.js';
+import { storeErrorOf, storeRetryDelayMs } from '../../adapters/store/store-errors.js';
+import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import { startJournal } from './grid-journal.js';
 
 export type GridActor = Actor<typeof gridMachine>;

@@ -2,11 +2,11 @@
 // (a candle file walked in real time in paper mode, the exchange's live ticks in demo mode) until
 // the feed ends or the abort signal (SIGTERM / SIGINT) stops it. Same machines, actors and
 // matching as a backtest; only the source and pace of the prices differ.
-import type { CandleSeries } from '../adapters/feed/candles.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
-import type { GridConfig } from '../config/grid-config.js';
-import { BacktestSession, type BacktestReport } from './backtest.js';
-import { lifecycleState, type HealthBoard, type PartHealth } from './health.js';
+import type { CandleSeries } from '../../adapters/feed/candles.js';
+import type { Logger } from '../../adapters/telemetry/logger.js';
+import type { GridConfig } from '../../config/grid-config.js';
+import { BacktestSession, type BacktestReport } from '../backtest/backtest.js';
+import { lifecycleState, type HealthBoard, type PartHealth } from '../supervision/health.js';
 
 export interface PaperTradingOptions {
   readonly grids: readonly GridConfig[];

@@ -6,23 +6,9 @@
 // A part that throws while reporting is unhealthy ("unknown"): a health check must never be the
 // thing that crashes, nor hide a broken part.
 
-/** One part's state, as /health shows it. `detail` holds figures (restarts, open orders, errors): no secrets. */
-export interface PartHealth {
-  readonly healthy: boolean;
-  /** The part's state in its own words: a statechart state (ACTIVE, connected, up, gaveUp...). */
-  readonly state: string;
-  /** Why it is unhealthy, for a human at a glance. */
-  readonly reason?: string;
-  readonly detail?: Readonly<Record<string, unknown>>;
-}
+import type { HealthReport, PartHealth } from '../../domain/health.js';
 
-export interface HealthReport {
-  readonly status: 'healthy' | 'unhealthy';
-  /** The unhealthy parts' names, with their reasons. */
-  readonly problems: readonly string[];
-  readonly parts: Readonly<Record<string, PartHealth>>;
-  readonly uptimeSeconds: number;
-}
+export type { HealthReport, PartHealth } from '../../domain/health.js';
 
 export class HealthBoard {
   private readonly parts = new Map<string, () => PartHealth>();

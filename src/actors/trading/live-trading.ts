@@ -21,18 +21,18 @@
 // message. On stop the orders stay resting (recovered at the next start), or with
 // shutdown.cancelOrders they are cancelled first, within 4 s.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MarketInfo } from '../adapters/exchange/port.js';
-import type { StorePort } from '../adapters/store/port.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
-import type { GridConfig } from '../config/grid-config.js';
-import type { BackoffOptions } from '../machines/exchange-connection.machine.js';
-import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../machines/supervisor.machine.js';
-import type { startGridRuntime, GridRuntime } from './grid-runtime.js';
+import type { MarketInfo } from '../../adapters/exchange/port.js';
+import type { StorePort } from '../../adapters/store/port.js';
+import type { Logger } from '../../adapters/telemetry/logger.js';
+import type { GridConfig } from '../../config/grid-config.js';
+import type { BackoffOptions } from '../../machines/exchange-connection.machine.js';
+import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../../machines/supervisor.machine.js';
+import type { startGridRuntime, GridRuntime } from '../grid/grid-runtime.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
-import type { HealthBoard, PartHealth } from './health.js';
-import { whenAborted } from './when-aborted.js';
-import { StoreMonitor } from './store-monitor.js';
-import { startSupervisor, supervisorChild, type ChildRef, type ChildSpec, type RestartEvent, type SupervisorStatus } from './supervisor.js';
+import type { HealthBoard, PartHealth } from '../supervision/health.js';
+import { whenAborted } from '../supervision/when-aborted.js';
+import { StoreMonitor } from '../supervision/store-monitor.js';
+import { startSupervisor, supervisorChild, type ChildRef, type ChildSpec, type RestartEvent, type SupervisorStatus } from '../supervision/supervisor.js';
 
 export type { LiveGridReport, LiveSession } from './grid-service.js';
 

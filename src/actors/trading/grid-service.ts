@@ -19,19 +19,19 @@
 // tick is checked against the stop-loss and take-profit; the first one reached stops the grid
 // (PRICE_TRIGGER), as in a backtest.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort, type MarketInfo, type Tick } from '../adapters/exchange/port.js';
-import type { StorePort } from '../adapters/store/port.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
-import { ConfigError } from '../config/config-error.js';
-import type { GridConfig } from '../config/grid-config.js';
-import { planStart, reachedTrigger } from '../machines/grid-math.js';
-import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
-import type { SessionStatus } from './exchange-session.js';
-import { lifecycleState, type PartHealth } from './health.js';
-import type { RestartOrder } from './grid-runtime.js';
-import { reconcileWithExchange, savedGrid } from './grid-recovery.js';
-import { startGridRuntime, type GridRuntime } from './grid-runtime.js';
-import type { ChildRef } from './supervisor.js';
+import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort, type MarketInfo, type Tick } from '../../adapters/exchange/port.js';
+import type { StorePort } from '../../adapters/store/port.js';
+import type { Logger } from '../../adapters/telemetry/logger.js';
+import { ConfigError } from '../../config/config-error.js';
+import type { GridConfig } from '../../config/grid-config.js';
+import { planStart, reachedTrigger } from '../../machines/grid-math.js';
+import { GRID_MACHINE_VERSION } from '../../machines/grid.machine.js';
+import type { SessionStatus } from '../exchange/exchange-session.js';
+import { lifecycleState, type PartHealth } from '../supervision/health.js';
+import type { RestartOrder } from '../grid/grid-runtime.js';
+import { reconcileWithExchange, savedGrid } from '../recovery/grid-recovery.js';
+import { startGridRuntime, type GridRuntime } from '../grid/grid-runtime.js';
+import type { ChildRef } from '../supervision/supervisor.js';
 
 /** What a live grid needs of the session: requests, own-order stream, ticks, its health. */
 export interface LiveSession extends ExchangePort {

@@ -19,14 +19,14 @@
 //               cancelled or expired there, the order machine is told;
 // 6. report:    open orders of this grid's id prefix that nothing knows of are logged, never touched
 //               (asked for again if the start's list has any: an order may have ended meanwhile).
-import type { ExchangeOrder, ExchangePort } from '../adapters/exchange/port.js';
-import type { StorePort } from '../adapters/store/port.js';
-import { silentLogger, type Logger } from '../adapters/telemetry/logger.js';
-import { ConfigError } from '../config/config-error.js';
-import type { GridConfig } from '../config/grid-config.js';
-import { GRID_MACHINE_VERSION } from '../machines/grid.machine.js';
+import type { ExchangeOrder, ExchangePort } from '../../adapters/exchange/port.js';
+import type { StorePort } from '../../adapters/store/port.js';
+import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { ConfigError } from '../../config/config-error.js';
+import type { GridConfig } from '../../config/grid-config.js';
+import { GRID_MACHINE_VERSION } from '../../machines/grid.machine.js';
 import { rebuildFromJournal, replayJournalTail, unreplayable, type ReplayedGrid } from './grid-rebuild.js';
-import type { GridRuntime, GridRuntimeSnapshot, RestartOrder } from './grid-runtime.js';
+import type { GridRuntime, GridRuntimeSnapshot, RestartOrder } from '../grid/grid-runtime.js';
 
 /** What to restart a grid from: its saved actors brought up to date with the journal's tail, or the grid rebuilt from its journal. */
 export interface SavedRuntime {

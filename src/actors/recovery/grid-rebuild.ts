@@ -14,10 +14,10 @@
 // snapshot with each live order started over from its intent: the store knows the intent, so the
 // order is looked up by client id on the exchange before anything is sent.
 import { createActor, type Snapshot } from 'xstate';
-import type { JournalEntry, JournalPosition } from '../adapters/store/port.js';
-import { gridMachine, type GridEvent, type GridInput } from '../machines/grid.machine.js';
-import { GRID_CREATED, JOURNAL_BROKEN } from './grid-journal.js';
-import type { GridRuntimeSnapshot, RestartOrder } from './grid-runtime.js';
+import type { JournalEntry, JournalPosition } from '../../adapters/store/port.js';
+import { gridMachine, type GridEvent, type GridInput } from '../../machines/grid.machine.js';
+import { GRID_CREATED, JOURNAL_BROKEN } from '../grid/grid-journal.js';
+import type { GridRuntimeSnapshot, RestartOrder } from '../grid/grid-runtime.js';
 
 /** A grid brought up to date from its journal: a rebuild from its creation, or a saved snapshot and the journal's tail after it. */
 export interface ReplayedGrid {
