@@ -1,6 +1,6 @@
 // The long-running service's configuration (`btcbot run`): the trading mode, the price feed of
 // paper mode, the exchange of demo and live modes, and the grids. Environment variables override
-// the file (Docker stacks set them): TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING,
+// the file (Docker stacks set them): ENVIRONMENT, TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL, CONFIRM_LIVE_TRADING,
 // DATA_DIR, HTTP_HOST, HTTP_PORT; DATABASE_URL is read from the environment only (it may hold a password).
 // API keys are never in the file (its keys are checked strictly): see exchange-credentials.ts.
 import { z } from 'zod';
@@ -9,10 +9,14 @@ import type { GridConfig } from './grid-config.js';
 import { parseGrids, readConfigFile } from './load-config.js';
 
 export const tradingModes = ['paper', 'demo', 'live'] as const;
+/** Which deployment this is (ENVIRONMENT): a label on /health, metrics and logs. */
+export const environments = ['dev', 'stage', 'prod'] as const;
+export type Environment = (typeof environments)[number];
 export type TradingMode = (typeof tradingModes)[number];
 
 const serviceSchema = z.strictObject({
   grids: z.array(z.unknown()).optional(),
+  environment: z.enum(environments, { error: `environment must be one of ${environments.join(', ')}` }).default('dev'),
   mode: z.enum(tradingModes, { error: `mode must be one of ${tradingModes.join(', ')}` }).default('paper'),
   feed: z
     .strictObject({
@@ -76,6 +80,8 @@ export interface ExchangeSettings {
 }
 
 export interface ServiceConfig {
+  /** ENVIRONMENT: dev (default), stage or prod; labels /health, the metrics and the logs. */
+  readonly environment: Environment;
   readonly mode: TradingMode;
   /** Paper mode's prices: a candle file replayed, or generated candles; `speed` candles per second. */
   readonly feed: { readonly data?: string; readonly speed: number; readonly candles: number; readonly seed: number };
@@ -98,6 +104,7 @@ export interface ServiceConfig {
 function overridesFrom(env: NodeJS.ProcessEnv, service: object): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
   if (env.TRADING_MODE) overrides['mode'] = env.TRADING_MODE;
+  if (env.ENVIRONMENT) overrides['environment'] = env.ENVIRONMENT;
   if (env.CONFIRM_LIVE_TRADING !== undefined && env.CONFIRM_LIVE_TRADING !== '') overrides['confirmLiveTrading'] = env.CONFIRM_LIVE_TRADING === 'yes';
   const exchange = { ...((service as { exchange?: object }).exchange ?? {}) } as Record<string, unknown>;
   if (env.EXCHANGE_ID) exchange['id'] = env.EXCHANGE_ID;
@@ -112,6 +119,7 @@ function overridesFrom(env: NodeJS.ProcessEnv, service: object): Record<string, 
 }
 
 const envNames: Readonly<Record<string, string>> = {
+  environment: 'ENVIRONMENT',
   mode: 'TRADING_MODE',
   confirmLiveTrading: 'CONFIRM_LIVE_TRADING',
   'exchange.id': 'EXCHANGE_ID',
@@ -141,6 +149,7 @@ export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = p
   }
   const { feed, exchange } = parsed.data;
   return {
+    environment: parsed.data.environment,
     mode: parsed.data.mode,
     feed: { ...feed, ...(feed.data === undefined ? {} : { data: feed.data }) },
     exchange: { ...exchange, ...(exchange.url === undefined ? {} : { url: exchange.url }) },
