@@ -1,4 +1,4 @@
-// The grid part of the configuration, as ../shared/spec/grid-semantics.md defines it.
+// The grid part of the configuration, as docs/grid-rules.md ("Configuration") describes it.
 // Every violation becomes one line naming the key and the rule; all of them are reported at once.
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';

@@ -1,5 +1,5 @@
-// Pure grid math from ../shared/spec/grid-semantics.md: levels, the start plan, sizing, the
-// counter-order rule and the stop's sell. No I/O; every function is deterministic in its inputs.
+// Pure grid math of docs/grid-rules.md: levels, the start plan, sizing, the counter-order rule
+// and the stop's sell. No I/O; every function is deterministic in its inputs.
 //
 // Every price and amount the grid sends is snapped here, once, to an exact multiple of the
 // market's step (levels, q, the start buy, the stop's sell), so what is stored, sent, filled and
@@ -77,7 +77,7 @@ export interface StartPlan {
   readonly buyLevels: readonly number[];
   /** Base bought with one market order at the start (nSell * q, a multiple of the amount step); 0 when there is no sell level. */
   readonly marketBuyQuantity: number;
-  /** The starting wallet: the configured balance, each missing part defaulted as the spec says. */
+  /** The starting wallet: the configured balance, each missing part defaulted as docs/grid-rules.md says. */
   readonly balance: { readonly quote: number; readonly base: number };
   /** Non-fatal findings, e.g. a grid step too small to pay its fees. */
   readonly warnings: readonly string[];

@@ -7,7 +7,7 @@
 // adapters walk prices and match orders, and tell the grid when a stop-loss or take-profit
 // price was reached (PRICE_TRIGGER).
 //
-// The one rule (../shared/spec/grid-semantics.md): a buy filled at L_i is answered by a sell of
+// The one rule (docs/grid-rules.md, "Counter-orders"): a buy filled at L_i is answered by a sell of
 // the same quantity at L_{i+1}, a sell at L_i by a buy at L_{i-1}.
 import { and, assertEvent, assign, enqueueActions, not, setup } from 'xstate';
 import type { GridConfig } from '../config/grid-config.js';

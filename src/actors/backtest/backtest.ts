@@ -1,6 +1,6 @@
 // Backtest: the grid and order actors on a virtual clock against the paper exchange.
 //
-// The candle walk (../shared/spec/grid-semantics.md) moves the paper exchange's price segment by
+// The candle walk (docs/grid-rules.md) moves the paper exchange's price segment by
 // segment. The exchange stops at every price where an order fills; the session then settles all
 // actor work (fill stored, order actor final, grid decides, counter-order stored and placed)
 // before the walk moves on, so a counter-order is in the book "at once". Stop-loss and
@@ -22,7 +22,7 @@ export interface WalletReport {
   readonly equity: number;
 }
 
-/** The report of ../shared/spec/grid-semantics.md, field for field. */
+/** The backtest report; docs/grid-rules.md ("The report") explains every field. */
 export interface BacktestReport {
   readonly candles: number;
   readonly startPrice: number;

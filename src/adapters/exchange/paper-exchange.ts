@@ -1,11 +1,11 @@
 // The paper exchange: an in-process exchange for backtest, paper and demo modes.
 //
-// It matches resting limit orders along a continuous price path (the spec's candle walk): the
-// caller moves the price with `step(target)`, which stops at the first price where an order fills,
-// so the actors can place the counter-order before the walk goes on. Wallet, locked funds and
-// fees follow the spec: fees in quote, limit fills pay maker, market orders taker; an open buy
-// locks q*p*(1+maker) quote, an open sell locks q base; an order whose funds are not free is
-// rejected with "insufficient funds", as a real exchange would.
+// It matches resting limit orders along a continuous price path (the candle walk of
+// docs/grid-rules.md): the caller moves the price with `step(target)`, which stops at the first
+// price where an order fills, so the actors can place the counter-order before the walk goes on.
+// Wallet, locked funds and fees follow docs/grid-rules.md: fees in quote, limit fills pay maker,
+// market orders taker; an open buy locks q*p*(1+maker) quote, an open sell locks q base; an order
+// whose funds are not free is rejected with "insufficient funds", as a real exchange would.
 //
 // The market's filters apply as they do live, where the ccxt adapter quantises an order before
 // the exchange sees it and the exchange then checks it: the amount is truncated to the amount step

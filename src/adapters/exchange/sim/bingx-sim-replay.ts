@@ -1,6 +1,7 @@
-// Candle replay for the BingX simulator: walks each candle's path (grid-semantics.md "Candle
-// walk": O -> L -> H -> C when C >= O, else O -> H -> L -> C; consecutive candles joined close ->
-// open) with the simulator's step(), at `speed` candles per second of wall time.
+// Candle replay for the BingX simulator: walks each candle's path (docs/grid-rules.md, "The
+// backtest's candle walk": O -> L -> H -> C when C >= O, else O -> H -> L -> C; consecutive
+// candles joined close -> open) with the simulator's step(), at `speed` candles per second of
+// wall time.
 //
 // Timer-driven and catch-up based: candle k (0-based) is walked once (k + 1) / speed seconds have
 // passed since the start, so late timers never slow the replay down; at most MAX_PER_TICK candles
