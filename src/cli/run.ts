@@ -71,8 +71,7 @@ export async function run(args: string[]): Promise<number> {
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(130);
     }
-    const cancels = config.shutdown.cancelOrders && config.mode !== 'paper' && !(config.mode === 'demo' && !config.exchange.sandbox);
-    logger.info({ signal }, cancels ? 'stopping: cancelling the orders (shutdown.cancelOrders), reports follow' : 'stopping: orders stay resting, reports follow');
+    logger.info({ signal }, config.shutdown.cancelOrders ? 'stopping: cancelling the orders (shutdown.cancelOrders), reports follow' : 'stopping: orders stay resting, reports follow');
     setTimeout(() => {
       logger.warn({ afterMs: SHUTDOWN_DEADLINE_MS }, 'shutdown is taking too long: exiting now; whatever was cut short is recovered at the next start');
       process.exit(1);

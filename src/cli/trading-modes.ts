@@ -1,20 +1,25 @@
-// The three trading modes of `btcbot run`, wired from the same machines and actors:
-// - paper: each grid on its own paper exchange, prices from a candle file or generated candles;
-// - demo:  the exchange's live prices (public ticker stream, no keys), orders matched by a paper
-//          exchange per grid; with exchange.sandbox, real test orders on the exchange's sandbox
-//          (e.g. Binance spot testnet) through the live code path instead;
-// - live:  real orders through the ccxt adapter; refuses to start without API keys and without
-//          the explicit confirmation, and logs a loud banner first.
-// Real orders (live, sandbox) are written ahead to the Postgres store (DATABASE_URL, else the
-// embedded PGlite in database.dataDir); paper and demo keep their books in memory.
+// The three trading modes of `btcbot run`, on one runtime: the supervision tree of
+// src/actors/trading/live-trading.ts, its store (write-ahead, recovery, shutdown) and its grid
+// services are the same in every mode; only the exchange session differs:
+// - paper: the paper exchange (src/actors/exchange/paper-session.ts), its account kept in the
+//          store, walking a candle file or generated candles; a restart resumes the replay at the
+//          candle where it stopped, and the run ends when the candles do;
+// - demo:  the same paper exchange walking the exchange's live prices (public ticker stream, no
+//          keys); with exchange.sandbox, real test orders on the exchange's sandbox (e.g. Binance
+//          spot testnet) through ccxt instead;
+// - live:  real orders through ccxt; refuses to start without API keys and without the explicit
+//          confirmation, and logs a loud banner first.
+// The store is Postgres (DATABASE_URL), else the embedded PGlite in database.dataDir, in every
+// mode: stage (demo) keeps its paper account and its grid across restarts and image updates.
 // Every mode runs until the abort signal and returns one report per grid.
 import { randomInt } from 'node:crypto';
+import { configuredMarket } from '../actors/backtest/backtest.js';
 import { ExchangeSession } from '../actors/exchange/exchange-session.js';
-import { runLiveTrading, type LiveGridReport, type LiveTradingOptions } from '../actors/trading/live-trading.js';
-import { runPaperTrading } from '../actors/trading/paper-trading.js';
-import type { BacktestReport } from '../actors/backtest/backtest.js';
+import { PaperSession, type AccountHandoff } from '../actors/exchange/paper-session.js';
+import { runLiveTrading, type LiveGridReport, type LiveTradingOptions, type SupervisedSession } from '../actors/trading/live-trading.js';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
-import { pacedCandles, tickCandles } from '../adapters/feed/price-feeds.js';
+import type { MarketInfo } from '../adapters/exchange/port.js';
+import { candleTargets, tickTargets } from '../adapters/feed/price-feeds.js';
 import { openStore, type OpenedStore } from '../adapters/store/open-store.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import type { HealthBoard } from '../actors/supervision/health.js';
@@ -24,7 +29,7 @@ import { exchangeCredentials, type ExchangeCredentials } from '../config/exchang
 import type { ServiceConfig } from '../config/service-config.js';
 import { loadCandles } from './candle-source.js';
 
-export type GridReports = Map<string, BacktestReport | LiveGridReport>;
+export type GridReports = Map<string, LiveGridReport>;
 
 interface ModeContext {
   readonly config: ServiceConfig;
@@ -37,37 +42,85 @@ interface ModeContext {
   readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor'>;
 }
 
+/** What differs between the modes: where the markets come from and which session the tree runs. */
+interface ModeExchange {
+  readonly loadMarket: (symbol: string) => Promise<MarketInfo>;
+  readonly openSession: (store: OpenedStore['store']) => SupervisedSession;
+  /** Told of each grid runtime once it trades. */
+  readonly onStarted?: LiveTradingOptions['onStarted'];
+  /** Aborted when the mode ends by itself (a paper replay's last candle). */
+  readonly ended?: AbortSignal;
+}
+
 export async function runTradingMode(context: ModeContext): Promise<GridReports> {
   const { config } = context;
-  if (config.mode === 'paper') return runPaper(context);
-  if (config.mode === 'demo' && !config.exchange.sandbox) return runDemo(context);
-  return runOnExchange(context);
+  if (config.mode === 'paper') return runSupervised(context, paperExchange(context));
+  if (config.mode === 'demo' && !config.exchange.sandbox) return runSupervised(context, await demoExchange(context));
+  return runSupervised(context, await realExchange(context));
 }
 
-function runPaper({ config, logger, signal, health }: ModeContext): Promise<GridReports> {
+/** Paper mode: the paper exchange walks the candles at feed.speed, holding after the first price until every grid trades. */
+function paperExchange({ config, logger }: ModeContext): ModeExchange {
   const { data, candles: count, seed, speed } = config.feed;
   const candles = loadCandles(config.grids[0]!, { data, count, seed }, (line) => logger.info({}, line.trim()));
-  return runPaperTrading({ grids: config.grids, prices: () => pacedCandles(candles, speed, signal), logger, signal, ...(health === undefined ? {} : { health }) });
+  const markets = new Map(config.grids.map((grid) => [grid.symbol, configuredMarket(grid)]));
+  const handoff: AccountHandoff = { previous: Promise.resolve() };
+  const ended = new AbortController();
+  // The replay holds after its first price until the grids trade (a start or a recovery takes
+  // seconds: at speed, candles would pass by unwatched); a new session waits for the new grids.
+  let trading = new Set<string>();
+  let allTrading = (): void => undefined;
+  return {
+    loadMarket: async (symbol) => markets.get(symbol)!,
+    openSession: (store) => {
+      trading = new Set();
+      const gridsTrade = new Promise<void>((resolve) => (allTrading = resolve));
+      return new PaperSession({
+        grids: config.grids,
+        store,
+        market: async (symbol) => markets.get(symbol)!,
+        prices: (after, signal) => candleTargets(candles, speed, after, signal),
+        holdAfterFirstPrice: () => gridsTrade,
+        handoff,
+        onPricesEnded: () => ended.abort(),
+        logger,
+      });
+    },
+    onStarted: (grid) => {
+      trading.add(grid.id);
+      if (trading.size === config.grids.length) allTrading();
+    },
+    ended: ended.signal,
+  };
 }
 
-async function runDemo(context: ModeContext): Promise<GridReports> {
-  const { config, logger, signal } = context;
+/** Demo mode: the paper exchange walks the exchange's live prices (no keys); the markets are the exchange's. */
+async function demoExchange(context: ModeContext): Promise<ModeExchange> {
+  const { config, logger } = context;
   const exchange = await createExchange(config, undefined);
-  logger.info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange');
-  const session = openSession(context, exchange, false);
-  session.start();
-  const unregister = context.health?.register('exchange', () => session.health());
-  try {
-    return await runPaperTrading({ grids: config.grids, prices: (grid) => tickCandles(session, grid.symbol, signal), logger, signal, ...(context.health === undefined ? {} : { health: context.health }) });
-  } finally {
-    unregister?.();
-    await session.stop();
-  }
+  logger.info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange (its account kept in the database)');
+  const markets = new Map<string, Promise<MarketInfo>>();
+  const market = (symbol: string): Promise<MarketInfo> => {
+    const known = markets.get(symbol);
+    if (known !== undefined) return known;
+    const asked = exchange.loadMarket(symbol);
+    markets.set(symbol, asked);
+    asked.catch(() => markets.delete(symbol)); // asked again at the next call
+    return asked;
+  };
+  const handoff: AccountHandoff = { previous: Promise.resolve() };
+  return {
+    loadMarket: market,
+    openSession: (store) => {
+      const ticker = openExchangeSession(context, exchange, false);
+      return new PaperSession({ grids: config.grids, store, market, prices: (_after, signal) => tickTargets(ticker, signal), ticker, handoff, logger });
+    },
+  };
 }
 
 /** Live mode, or demo mode on the exchange's sandbox: real orders through ccxt. */
-async function runOnExchange(context: ModeContext): Promise<GridReports> {
-  const { config, logger, signal, env } = context;
+async function realExchange(context: ModeContext): Promise<ModeExchange> {
+  const { config, logger, env } = context;
   const credentials = exchangeCredentials(env);
   const where = config.mode === 'live' ? 'live mode' : "demo mode on the exchange's sandbox";
   if (credentials === undefined) {
@@ -86,6 +139,21 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
   // The markets are asked for while the database opens (a recovery's start-up time is the sum of such waits).
   const early = new Map(config.grids.map((grid) => [grid.symbol, exchange.loadMarket(grid.symbol)]));
   for (const pending of early.values()) pending.catch(() => undefined); // asked again, and reported, by runLiveTrading
+  return {
+    // The early answer once; a retry asks again.
+    loadMarket: (symbol) => {
+      const answer = early.get(symbol) ?? exchange.loadMarket(symbol);
+      early.delete(symbol);
+      return answer;
+    },
+    openSession: () => openExchangeSession(context, exchange, true),
+  };
+}
+
+/** The one runtime of every mode: the store, then the supervision tree with the mode's session. */
+async function runSupervised(context: ModeContext, mode: ModeExchange): Promise<GridReports> {
+  const { config, logger } = context;
+  const signal = mode.ended === undefined ? context.signal : AbortSignal.any([context.signal, mode.ended]);
   const opened = await openStoreUnlessStopped(config, logger, signal);
   if (opened === undefined) {
     logger.info({ grids: config.grids.map((grid) => grid.id) }, 'stopped while the database was opening: nothing was placed');
@@ -96,19 +164,15 @@ async function runOnExchange(context: ModeContext): Promise<GridReports> {
     for (const grid of config.grids) await store.registerGrid(grid);
     return await runLiveTrading({
       grids: config.grids,
-      // The early answer once; a retry asks again.
-      loadMarket: (symbol) => {
-        const answer = early.get(symbol) ?? exchange.loadMarket(symbol);
-        early.delete(symbol);
-        return answer;
-      },
-      openSession: () => openSession(context, exchange, true),
+      loadMarket: mode.loadMarket,
+      openSession: () => mode.openSession(store),
       store,
       pingStore: () => database.sql`select 1`,
       logger,
       signal,
       ...(context.health === undefined ? {} : { health: context.health }),
       ...context.supervision,
+      ...(mode.onStarted === undefined ? {} : { onStarted: mode.onStarted }),
       submitTimeoutMs: config.exchange.timeoutMs + 5_000,
       cancelOrdersOnStop: config.shutdown.cancelOrders,
     });
@@ -143,7 +207,7 @@ function createExchange(config: ServiceConfig, credentials: ExchangeCredentials 
 }
 
 /** A new exchange session over every grid's symbol, not started: own orders and fills with `own` (live), prices only without (demo). */
-function openSession(context: ModeContext, exchange: CcxtExchange, own: boolean): ExchangeSession {
+function openExchangeSession(context: ModeContext, exchange: CcxtExchange, own: boolean): ExchangeSession {
   const { config, logger } = context;
   const { staleAfterMs, pollIntervalMs, reconcileIntervalMs, timeoutMs, streams } = config.exchange;
   return new ExchangeSession({

@@ -9,6 +9,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { GridConfig } from '../../config/grid-config.js';
 import { PaperExchange, type PaperExchangeState } from '../../adapters/exchange/paper-exchange.js';
+import type { MarketInfo } from '../../adapters/exchange/port.js';
 import type { CandleSeries } from '../../adapters/feed/candles.js';
 import { MemoryStore } from '../../adapters/store/memory-store.js';
 import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
@@ -81,7 +82,7 @@ export class BacktestSession {
   static async start(config: GridConfig, startPrice: number, startTime: number, options: BacktestOptions = {}): Promise<BacktestSession> {
     const plan = planStart(config, startPrice); // throws ConfigError before anything is placed
     const clock = new VirtualClock(startTime);
-    const exchange = new PaperExchange({ market: marketOf(config), fees: config.fees, balance: plan.balance, now: () => clock.now(), keepFills: false });
+    const exchange = new PaperExchange({ market: configuredMarket(config), fees: config.fees, balance: plan.balance, now: () => clock.now(), keepFills: false });
     exchange.setPrice(startPrice);
     const runtime = startGridRuntime({ config, exchange, store: new MemoryStore(), clock, logger: options.logger ?? silentLogger });
     const walk: WalkState = {
@@ -106,7 +107,7 @@ export class BacktestSession {
     const walk = { ...checkpoint.walk };
     const clock = new VirtualClock(walk.time);
     const exchange = PaperExchange.restore(
-      { market: marketOf(config), fees: config.fees, balance: { base: 0, quote: 0 }, now: () => clock.now(), keepFills: false },
+      { market: configuredMarket(config), fees: config.fees, balance: { base: 0, quote: 0 }, now: () => clock.now(), keepFills: false },
       checkpoint.exchange,
     );
     const runtime = startGridRuntime({ config, exchange, store: new MemoryStore(), clock, logger: options.logger ?? silentLogger, snapshot: checkpoint.grid });
@@ -230,7 +231,8 @@ export class BacktestSession {
   }
 }
 
-function marketOf(config: GridConfig) {
+/** The market filters a grid is configured with (paper and backtest: the paper exchange enforces these). */
+export function configuredMarket(config: GridConfig): MarketInfo {
   const [base = 'BASE', quote = 'QUOTE'] = config.symbol.split(/[/:]/);
   return { symbol: config.symbol, base, quote, ...config.market };
 }

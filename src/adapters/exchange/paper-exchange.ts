@@ -46,6 +46,11 @@ export interface PaperExchangeOptions {
    * Anything else (or no hook) fills the order whole.
    */
   readonly splitFill?: (amount: number) => number | undefined;
+  /**
+   * Put before every order id (P1...) and trade id (T1...): an account kept in a store across
+   * restarts gives each life of the account its own ids (fills are stored by trade id).
+   */
+  readonly idPrefix?: string;
 }
 
 interface RestingOrder {
@@ -82,6 +87,7 @@ export class PaperExchange implements ExchangePort {
   private readonly now: () => number;
   private readonly keepFills: boolean;
   private readonly splitFill: ((amount: number) => number | undefined) | undefined;
+  private readonly idPrefix: string;
   private price = Number.NaN;
   private readonly base = { total: 0, locked: 0 };
   private readonly quote = { total: 0, locked: 0 };
@@ -104,6 +110,7 @@ export class PaperExchange implements ExchangePort {
     this.now = options.now;
     this.keepFills = options.keepFills ?? true;
     this.splitFill = options.splitFill;
+    this.idPrefix = options.idPrefix ?? '';
     this.base.total = options.balance.base;
     this.quote.total = options.balance.quote;
   }
@@ -197,7 +204,7 @@ export class PaperExchange implements ExchangePort {
     const locked = request.side === 'buy' ? amount * price * (1 + this.fees.maker) : amount;
     this.reserve(request.side, locked);
     const order: RestingOrder = {
-      id: `P${this.nextOrderId++}`,
+      id: `${this.idPrefix}P${this.nextOrderId++}`,
       clientOrderId: request.clientOrderId,
       side: request.side,
       type: 'limit',
@@ -409,7 +416,7 @@ export class PaperExchange implements ExchangePort {
       throw new ExchangeError('rejected', `insufficient funds: needs ${needed} ${currency}, ${free} free`, REJECTED_FUNDS);
     }
     const order: RestingOrder = {
-      id: `P${this.nextOrderId++}`,
+      id: `${this.idPrefix}P${this.nextOrderId++}`,
       clientOrderId,
       side,
       type,
@@ -442,7 +449,7 @@ export class PaperExchange implements ExchangePort {
     order.filled = filledAfter;
     order.status = filledAfter < order.amount ? 'open' : 'closed';
     const fill: Fill = {
-      tradeId: `T${this.nextTradeId++}`,
+      tradeId: `${this.idPrefix}T${this.nextTradeId++}`,
       orderId: order.id,
       clientOrderId: order.clientOrderId,
       symbol: this.market.symbol,

@@ -1,8 +1,8 @@
 // In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, SavedGrid, StorePort } from './port.js';
+import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, PaperAccountStore, SavedGrid, StorePort } from './port.js';
 
-export class MemoryStore implements StorePort {
+export class MemoryStore implements StorePort, PaperAccountStore {
   readonly intents = new Map<string, { gridId: string; intent: OrderIntent; at: number }>();
   readonly fills = new Map<string, Fill>();
   readonly orderUpdates = new Map<string, OrderUpdate>();
@@ -10,6 +10,8 @@ export class MemoryStore implements StorePort {
   /** Each grid's event journal, oldest first. */
   readonly journals = new Map<string, JournalEntry[]>();
   private readonly journaled = new Set<string>();
+  /** Paper accounts, kept as JSON text: a save is a copy, as in a database. */
+  readonly paperAccounts = new Map<string, string>();
 
   async recordIntent(gridId: string, intent: OrderIntent): Promise<boolean> {
     if (this.intents.has(intent.clientOrderId)) return false;
@@ -82,5 +84,14 @@ export class MemoryStore implements StorePort {
     const journal = this.journals.get(gridId) ?? [];
     const at = journal.findIndex((entry) => entry.position?.run === position.run && entry.position.seq === position.seq);
     return at < 0 ? undefined : journal.slice(at + 1);
+  }
+
+  async paperAccount(id: string): Promise<unknown> {
+    const saved = this.paperAccounts.get(id);
+    return saved === undefined ? undefined : JSON.parse(saved);
+  }
+
+  async savePaperAccount(id: string, state: unknown): Promise<void> {
+    this.paperAccounts.set(id, JSON.stringify(state));
   }
 }

@@ -73,3 +73,12 @@ export interface SavedGrid {
   readonly snapshot: unknown;
   readonly machineVersion: number | null;
 }
+
+/**
+ * Where the paper exchange keeps its accounts (paper and demo mode): the whole account as one
+ * document, replaced at each save. A save that returned is durable.
+ */
+export interface PaperAccountStore {
+  paperAccount(id: string): Promise<unknown>;
+  savePaperAccount(id: string, state: unknown): Promise<void>;
+}

@@ -4,7 +4,7 @@
 import type { Sql } from 'postgres';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
-import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, SavedGrid, StorePort } from './port.js';
+import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, PaperAccountStore, SavedGrid, StorePort } from './port.js';
 
 /** An order as stored. */
 export interface StoredOrder {
@@ -75,7 +75,7 @@ function journalEntryOf(row: JournalRow): JournalEntry {
 /** A number as NUMERIC input: exact decimal text (JavaScript's shortest round-trip form). */
 const numeric = (value: number): string => String(value);
 
-export class PostgresStore implements StorePort {
+export class PostgresStore implements StorePort, PaperAccountStore {
   constructor(private readonly sql: Sql) {}
 
   /** Creates or updates the grid's row (its config may have changed between runs). */
@@ -198,5 +198,16 @@ export class PostgresStore implements StorePort {
   async fills(symbol: string): Promise<Fill[]> {
     const rows = await this.sql<FillRow[]>`SELECT * FROM fills WHERE symbol = ${symbol} ORDER BY executed_at, trade_id`;
     return rows.map(fillOf);
+  }
+
+  /** The paper account `id` as last saved (undefined: none yet). */
+  async paperAccount(id: string): Promise<unknown> {
+    const [row] = await this.sql<{ state: unknown }[]>`SELECT state FROM paper_accounts WHERE id = ${id}`;
+    return row?.state;
+  }
+
+  async savePaperAccount(id: string, state: unknown): Promise<void> {
+    await this.sql`INSERT INTO paper_accounts (id, state) VALUES (${id}, ${this.sql.json(state as never)})
+      ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`;
   }
 }
