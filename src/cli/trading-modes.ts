@@ -82,7 +82,8 @@ function paperExchange({ config, logger }: ModeContext): ModeExchange {
         prices: (after, signal) => candleTargets(candles, speed, after, signal),
         holdAfterFirstPrice: () => gridsTrade,
         handoff,
-        onPricesEnded: () => ended.abort(),
+        // The last candle walked: the run ends once the grids trade (a resumed replay with nothing left still recovers and reports them).
+        onPricesEnded: () => void gridsTrade.then(() => ended.abort()),
         logger,
       });
     },

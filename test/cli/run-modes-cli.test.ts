@@ -282,14 +282,14 @@ describe('btcbot run in demo mode against the simulator', () => {
 
   test('trades a paper grid on the live ticker, never places a real order, and exits 0 on SIGTERM', async () => {
     const sim = await startExchangeSim(['--port', '0', '--price', '50000']);
-    const bot = spawnCli(['run', '--config', gridFile('demo.yaml', 'demo1')], { ...NO_EXCHANGE_ENV, TRADING_MODE: 'demo', EXCHANGE_URL: sim.url });
-    expect(await bot.waitFor(message('demo mode: live prices from the exchange, orders matched by the paper exchange'), 'the demo banner')).toMatchObject({ exchange: 'bingx', url: sim.url });
-    expect(await bot.waitFor(message('grid started on the paper exchange'), 'grid started on the paper exchange')).toMatchObject({ grid: 'demo1', price: 50_000 });
+    const bot = spawnCli(['run', '--config', gridFile('demo.yaml', 'demo1')], { ...NO_EXCHANGE_ENV, TRADING_MODE: 'demo', EXCHANGE_URL: sim.url, DATA_DIR: tmp.path('data-demo') });
+    expect(await bot.waitFor(message('demo mode: live prices from the exchange, orders matched by the paper exchange (its account kept in the database)'), 'the demo banner')).toMatchObject({ exchange: 'bingx', url: sim.url });
+    expect(await bot.waitFor(message('grid started on the exchange'), 'grid started on the exchange')).toMatchObject({ grid: 'demo1', price: 50_000 });
 
-    // Down through 49000 on the simulator's ticker: the paper buy fills.
+    // Down through 49000 on the simulator's ticker: the paper buy fills, at its own price.
     await sim.post('/__sim/step?target=48500');
-    const filled = await bot.waitFor((line) => /^\d+ order\(s\) filled$/.test(line.msg), 'order(s) filled');
-    expect(filled).toMatchObject({ grid: 'demo1', price: 48_500, fills: { buy: 1, sell: 0 } });
+    const filled = await bot.waitFor(message('buy filled at 49000'), 'the buy filled');
+    expect(filled).toMatchObject({ grid: 'demo1', side: 'buy', price: 49_000, takerOrMaker: 'maker' });
     // Demo mode never reaches the exchange's order book.
     expect(await sim.get<SimOrder[]>('/__sim/orders')).toEqual([]);
     expect(await sim.get<unknown[]>('/__sim/fills')).toEqual([]);
