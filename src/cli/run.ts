@@ -12,6 +12,7 @@ import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
+import { createNotifier } from '../adapters/notify/notifier.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
@@ -61,6 +62,8 @@ export async function run(args: string[]): Promise<number> {
 
   const config = await loadServiceConfig(values.config);
 
+  // Checked before anything starts: a half-configured target is a config error (exit 2).
+  const notifier = createNotifier(process.env, { logger, environment: config.environment });
   const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger });
   const health = new HealthBoard();
   let http: HttpServer | undefined;
@@ -90,6 +93,7 @@ export async function run(args: string[]): Promise<number> {
       env: process.env,
       health,
       supervision: { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root) },
+      notifier,
     });
     for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
     return 0;
@@ -97,6 +101,7 @@ export async function run(args: string[]): Promise<number> {
     // The signal handlers stay until the process ends: a second signal that comes after the run
     // ended (while telemetry flushes, say) still exits at once with 130, not killed by the signal.
     await http?.close();
+    await notifier.close(NOTIFY_FLUSH_MS);
     const flushed = await telemetry.shutdown(TELEMETRY_FLUSH_MS);
     if (flushed === 'flushed') logger.debug({}, 'telemetry flushed');
     exitSoon();
@@ -114,6 +119,8 @@ async function serveEndpoints(config: ServiceConfig, health: HealthBoard, teleme
 
 /** A shutdown still under way this long after the first signal is cut short (Docker kills at 10 s). */
 const SHUTDOWN_DEADLINE_MS = 7_500;
+/** The longest the last notifications may take to go out on stop (a coalesced batch of fills, say). */
+const NOTIFY_FLUSH_MS = 1_000;
 /** The longest the last spans may take to reach the collector on stop. */
 const TELEMETRY_FLUSH_MS = 1_000;
 

@@ -27,6 +27,7 @@ import { whenAborted } from '../actors/supervision/when-aborted.js';
 import { ConfigError } from '../config/config-error.js';
 import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
 import type { ServiceConfig } from '../config/service-config.js';
+import type { Notifier } from '../domain/notifications.js';
 import { loadCandles } from './candle-source.js';
 
 export type GridReports = Map<string, LiveGridReport>;
@@ -40,6 +41,8 @@ interface ModeContext {
   readonly health?: HealthBoard;
   /** Told of every supervised restart and give-up (metrics, traces). */
   readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor'>;
+  /** Telegram, Discord, a webhook: fills, triggers, ERROR, give-ups, database outages. */
+  readonly notifier?: Notifier;
 }
 
 /** What differs between the modes: where the markets come from and which session the tree runs. */
@@ -174,6 +177,7 @@ async function runSupervised(context: ModeContext, mode: ModeExchange): Promise<
       ...(context.health === undefined ? {} : { health: context.health }),
       ...context.supervision,
       ...(mode.onStarted === undefined ? {} : { onStarted: mode.onStarted }),
+      ...(context.notifier === undefined ? {} : { notifier: context.notifier }),
       submitTimeoutMs: config.exchange.timeoutMs + 5_000,
       cancelOrdersOnStop: config.shutdown.cancelOrders,
     });

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { btcbot, ensureBuilt, expectUserError, MAIN, ROOT } from './cli-harness.js';
 import { useTempDir } from '../support/temp-dir.js';
+import { startReceiver } from '../adapters/notify/receiver.js';
 
 beforeAll(ensureBuilt);
 const temp = useTempDir('btcbot-run-');
@@ -113,10 +114,18 @@ describe('btcbot run (paper mode)', () => {
     }
   });
 
-  test('a feed that ends stops the run by itself', async () => {
-    const run = startRun(config('short.yaml', `feed: { speed: 10000, candles: 100 }\n${GRID}`));
+  test('a feed that ends stops the run by itself; its fills reach the notification webhook, coalesced', async () => {
+    const receiver = await startReceiver();
+    const run = startRun(config('short.yaml', `feed: { speed: 10000, candles: 100 }\n${GRID}`), { NOTIFY_WEBHOOK_URL: `${receiver.url}/hook`, ENVIRONMENT: 'stage' });
     const { code } = await run.exited;
+    await receiver.close();
     expect(code).toBe(0);
+    // The run lasts less than the 10 s coalescing window: one message with every fill, sent on stop.
+    const fillLines = run.lines.filter((line) => / filled at /.test(line.msg)).length;
+    expect(fillLines).toBeGreaterThan(0);
+    const batches = receiver.received.map((request) => request.body as { app: string; environment: string; event: { kind: string; grid: string; fills: unknown[] } });
+    expect(batches.map((body) => [body.app, body.environment, body.event.kind, body.event.grid])).toEqual([['btcbot', 'stage', 'fills', 'btcusdt']]);
+    expect(batches[0]!.event.fills).toHaveLength(fillLines);
     expect(run.lines.some((line) => line.msg === 'the price feed ended: no more prices to walk')).toBe(true);
     expect(run.lines.filter((line) => line.msg === 'grid report')).toHaveLength(1);
   });

@@ -19,6 +19,8 @@ export interface StoreMonitorOptions {
   readonly timeoutMs?: number;
   readonly logger?: Logger;
   readonly now?: () => number;
+  /** Told when the database goes down and when it is back (`downForMs`: how long the outage lasted). */
+  readonly onChange?: (status: StoreStatus, downForMs: number | undefined) => void;
 }
 
 type Observer = { error?: (error: unknown) => void; complete?: () => void };
@@ -109,5 +111,6 @@ export class StoreMonitor implements ChildRef {
     this.current = { state, since: this.now(), lastError: error ?? null };
     if (state === 'down') this.logger.error({ error }, 'the database is unreachable: no new order is sent until it returns (fills wait to be stored)');
     else if (downFor !== undefined) this.logger.info({ downMs: downFor }, 'the database is reachable again: trading resumes');
+    this.options.onChange?.(this.current, downFor);
   }
 }

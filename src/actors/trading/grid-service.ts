@@ -32,6 +32,7 @@ import type { RestartOrder } from '../grid/grid-runtime.js';
 import { reconcileWithExchange, savedGrid } from '../recovery/grid-recovery.js';
 import { startGridRuntime, type GridRuntime } from '../grid/grid-runtime.js';
 import type { ChildRef } from '../supervision/supervisor.js';
+import type { Notifier } from '../../domain/notifications.js';
 
 /** What a live grid needs of the session: requests, own-order stream, ticks, its health. */
 export interface LiveSession extends ExchangePort {
@@ -69,6 +70,8 @@ export interface GridServiceOptions {
   readonly startRuntime?: typeof startGridRuntime;
   /** Told of the runtime once the grid trades. */
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
+  /** Told of the grid's fills, its price trigger and its entering ERROR. */
+  readonly notifier?: Notifier;
 }
 
 type Observer = { error?: (error: unknown) => void; complete?: () => void };
@@ -222,14 +225,23 @@ export class GridService implements ChildRef {
       },
       () => undefined,
     );
-    // A crash of the grid's actors: the supervisor restarts the grid (through recovery).
-    const crash = runtime.actor.subscribe({ error: (error) => this.fail(error) });
+    // A crash of the grid's actors: the supervisor restarts the grid (through recovery). Entering ERROR is told once per entry.
+    let inError = runtime.actor.getSnapshot().matches('error');
+    const crash = runtime.actor.subscribe({
+      next: (snapshot) => {
+        const nowInError = snapshot.matches('error');
+        if (nowInError && !inError) this.options.notifier?.notify({ kind: 'gridError', grid: config.id, reason: snapshot.context.error ?? 'the grid is in ERROR' });
+        inError = nowInError;
+      },
+      error: (error) => this.fail(error),
+    });
     this.cleanups.push(() => crash.unsubscribe());
     this.cleanups.push(
       session.subscribe((event) => {
         if (event.type !== 'fill' || event.fill.symbol !== config.symbol || !event.fill.clientOrderId.startsWith(`bb${config.id}_`)) return;
         const { clientOrderId, side, price, amount, fee, takerOrMaker } = event.fill;
         logger.info({ grid: config.id, clientOrderId, side, price, amount, fee, takerOrMaker }, `${side} filled at ${price}`);
+        this.options.notifier?.notify({ kind: 'fill', grid: config.id, side, price, amount, clientOrderId });
       }),
     );
     let triggerSent = false;
@@ -241,6 +253,7 @@ export class GridService implements ChildRef {
         if (trigger === undefined || triggerSent) return;
         triggerSent = true;
         logger.warn({ grid: config.id, trigger, price: tick.price }, 'price trigger reached: the grid stops');
+        this.options.notifier?.notify({ kind: 'priceTrigger', grid: config.id, trigger, price: tick.price });
         runtime.send({ type: 'PRICE_TRIGGER', trigger });
       }),
     );

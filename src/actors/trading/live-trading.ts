@@ -31,7 +31,8 @@ import type { startGridRuntime, GridRuntime } from '../grid/grid-runtime.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
 import type { HealthBoard, PartHealth } from '../supervision/health.js';
 import { whenAborted } from '../supervision/when-aborted.js';
-import { StoreMonitor } from '../supervision/store-monitor.js';
+import { StoreMonitor, type StoreStatus } from '../supervision/store-monitor.js';
+import type { Notifier } from '../../domain/notifications.js';
 import { startSupervisor, supervisorChild, type ChildRef, type ChildSpec, type RestartEvent, type SupervisorStatus } from '../supervision/supervisor.js';
 
 export type { LiveGridReport, LiveSession } from './grid-service.js';
@@ -74,6 +75,8 @@ export interface LiveTradingOptions {
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
   /** On stop, cancel every grid's orders first (capped at 4 s in all), instead of leaving them resting. */
   readonly cancelOrdersOnStop?: boolean;
+  /** Where fills, price triggers, a grid's ERROR, a give-up and a long database outage are told (Telegram, Discord, a webhook). */
+  readonly notifier?: Notifier;
   /** Makes a grid's actors (tests wrap it to crash one). */
   readonly startRuntime?: typeof startGridRuntime;
 }
@@ -115,7 +118,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       intensity: { ...EXCHANGE_WORKER_INTENSITY, ...options.supervision?.root },
       ...(backoff === undefined ? {} : { backoff }),
       children: [
-        ...(options.pingStore === undefined ? [] : [storeChild(options.pingStore, now, logger)]),
+        ...(options.pingStore === undefined ? [] : [storeChild(options.pingStore, now, logger, options.notifier)]),
         sessionChild(options.openSession, now),
         supervisorChild({
           id: 'grids',
@@ -140,6 +143,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       onGiveUp: (reason) => {
         gaveUp = reason;
         logger.error({ reason }, 'supervision gave up: every grid is in ERROR, its orders stay resting on the exchange; /health reports unhealthy. Look at the errors above, then restart btcbot');
+        options.notifier?.notify({ kind: 'supervisorGaveUp', supervisor: reason.supervisor, reason: reason.message });
         options.onGiveUp?.(reason);
       },
     },
@@ -191,12 +195,16 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   }
 }
 
-/** The `store` child: a new watcher at each start. */
-function storeChild(ping: () => Promise<unknown>, now: Incarnations, logger: Logger): ChildSpec {
+/** The `store` child: a new watcher at each start; an outage is told to the notifier (which waits a minute before it sends). */
+function storeChild(ping: () => Promise<unknown>, now: Incarnations, logger: Logger, notifier: Notifier | undefined): ChildSpec {
+  const onChange = (status: StoreStatus, downForMs: number | undefined): void => {
+    if (status.state === 'down') notifier?.notify({ kind: 'storeDown', downForMs: 0, error: status.lastError ?? 'unreachable' });
+    else if (downForMs !== undefined) notifier?.notify({ kind: 'storeUp', downForMs });
+  };
   return {
     id: 'store',
     start: () => {
-      const monitor = new StoreMonitor({ ping, logger });
+      const monitor = new StoreMonitor({ ping, logger, onChange });
       now.store = monitor;
       return monitor;
     },
