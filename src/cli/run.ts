@@ -30,21 +30,22 @@ Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:808
   GET /metrics      Prometheus metrics (restarts, actor states, process)
 Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (Grafana Tempo).
 
-Modes (TRADING_MODE overrides the file's mode):
-  paper  each grid on its own paper exchange, prices from feed.data (a candle file) replayed
-         at feed.speed candles per second, or generated candles; no keys
-  demo   live prices from exchange.id (no keys), orders matched by a paper exchange; with
+Modes (TRADING_MODE overrides the file's mode), all on the same supervised runtime:
+  paper  the paper exchange walks feed.data (a candle file) at feed.speed candles per second,
+         or generated candles; no keys; a restart resumes at the candle where it stopped
+  demo   live prices from exchange.id (no keys), orders matched by the paper exchange; with
          exchange.sandbox: true, test orders on the exchange's sandbox (needs sandbox keys)
   live   real orders; needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET (or their _FILE forms)
          and CONFIRM_LIVE_TRADING=yes (or confirmLiveTrading: true)
 
-Live mode (and demo on a sandbox) writes every order ahead to the database and recovers from a
-crash at its next start: DATABASE_URL (postgres://...), else an embedded database in
+Every mode writes every order ahead to the database, and paper and demo keep the paper
+exchange's account there too, so a restart (a crash, SIGKILL, an image update) continues the
+same account and grid: DATABASE_URL (postgres://...), else an embedded database in
 database.dataDir (env DATA_DIR, default ./data).
 
-Environment: TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
+Environment: ENVIRONMENT (dev, stage, prod), TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
-EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR.
+EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR; notifications: docs/notifications.md.
 `;
 
 export async function run(args: string[]): Promise<number> {
