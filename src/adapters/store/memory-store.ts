@@ -1,4 +1,5 @@
 // In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
+import type { FillPageQuery } from '../../domain/grid-control.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
 import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, SavedGrid, StorePort } from './port.js';
 
@@ -38,6 +39,16 @@ export class MemoryStore implements StorePort {
   async fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]> {
     const wanted = new Set(clientOrderIds);
     return [...this.fills.values()].filter((fill) => wanted.has(fill.clientOrderId)).sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  async gridFills(gridId: string, { limit, before }: FillPageQuery): Promise<Fill[]> {
+    const newestFirst = (a: Fill, b: Fill): number => b.timestamp - a.timestamp || byBytes(b.tradeId, a.tradeId);
+    const after = (fill: Fill): boolean =>
+      before === undefined || fill.timestamp < before.timestamp || (before.tradeId !== undefined && fill.timestamp === before.timestamp && byBytes(fill.tradeId, before.tradeId) < 0);
+    return [...this.fills.values()]
+      .filter((fill) => this.intents.get(fill.clientOrderId)?.gridId === gridId && after(fill))
+      .sort(newestFirst)
+      .slice(0, limit);
   }
 
   async recoverySince(gridId: string): Promise<number | undefined> {
@@ -83,4 +94,9 @@ export class MemoryStore implements StorePort {
     const at = journal.findIndex((entry) => entry.position?.run === position.run && entry.position.seq === position.seq);
     return at < 0 ? undefined : journal.slice(at + 1);
   }
+}
+
+/** Compares strings as their UTF-8 bytes, as Postgres's "C" collation does. */
+function byBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
