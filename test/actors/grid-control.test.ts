@@ -5,6 +5,7 @@
 // still paused after a kill and a recovery from the store, even with its last snapshot lost.
 import { afterEach, describe, expect, test } from 'vitest';
 import type { LiveSession } from '../../src/actors/trading/grid-service.js';
+import { liveGridControl } from '../../src/actors/trading/grid-control.js';
 import { runLiveTrading, type SupervisedSession } from '../../src/actors/trading/live-trading.js';
 import type { PaperExchange } from '../../src/adapters/exchange/paper-exchange.js';
 import type { Tick } from '../../src/adapters/exchange/port.js';
@@ -212,5 +213,20 @@ describe('the control API over live trading', () => {
     expect(await second.grid()).toMatchObject({ state: 'PAUSED', statechart: 'paused', accepts: { pause: false, resume: true, stop: true }, stats: { openOrders: 4 } });
     expect(second.logs.some((line) => line['msg'] === 'grid recovered: reconciled with the exchange, trading' && line['replayedEvents'] === 1)).toBe(true);
     expect((await second.post('/api/v1/grids/ctl/resume')).body).toMatchObject({ grid: { state: 'ACTIVE' } });
+  });
+
+  test('once supervision gave up, every grid is ERROR with the reason and takes no command', async () => {
+    const control = liveGridControl({
+      configs: [config],
+      service: () => undefined,
+      store: new MemoryStore(),
+      gaveUp: () => ({ supervisor: 'btcbot', child: 'grids', error: 'boom', restarts: 5, intensity: { maxRestarts: 5, periodMs: 60_000 }, at: 0, downMs: 0, message: 'grids exited 6 times in 60 s' }),
+    });
+    const reason = 'supervision gave up (grids exited 6 times in 60 s); its orders stay resting on the exchange: restart btcbot';
+    expect(control.get('ctl')).toMatchObject({ state: 'ERROR', statechart: null, stats: null, reason, accepts: { pause: false, resume: false, stop: false } });
+    const outcome = await control.command('ctl', { type: 'stop', sellBase: false });
+    expect(outcome).toMatchObject({ outcome: 'refused', reason: `grid ctl is ERROR: ${reason}. It takes no command now` });
+    expect(await control.command('nope', { type: 'pause' })).toEqual({ outcome: 'unknownGrid' });
+    expect(await control.fills('nope', { limit: 5 })).toBeUndefined();
   });
 });
