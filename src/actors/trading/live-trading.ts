@@ -20,6 +20,9 @@
 // A grid whose first launch fails (a user error: leftover orders, no funds) stops the run with its
 // message. On stop the orders stay resting (recovered at the next start), or with
 // shutdown.cancelOrders they are cancelled first, within 4 s.
+//
+// The grids' control (the control API: their state, fills, pause / resume / stop; grid-control.ts)
+// is handed out through onControl while the tree runs, and withdrawn at the first signal.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketInfo } from '../../adapters/exchange/port.js';
 import type { StorePort } from '../../adapters/store/port.js';
