@@ -1,6 +1,7 @@
 // `btcbot health [--url URL]`: asks a running bot's /health and exits 0 when it is healthy, 1 when
 // not (or when it does not answer), with one line saying why. It is the container healthcheck
 // (the image needs no curl): it reads HTTP_PORT / HTTP_HOST as `btcbot run` does.
+import { botUrl } from './bot-url.js';
 import { parseCommandArgs } from './command-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -24,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
   if (values === undefined) return 0;
   const timeoutMs = Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
-  const base = values.url ?? defaultUrl(process.env);
+  const base = values.url ?? botUrl(process.env);
   let response: Response;
   try {
     response = await fetch(new URL('/health', base), { signal: AbortSignal.timeout(timeoutMs) });
@@ -41,10 +42,4 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(`unhealthy (HTTP ${response.status}): ${(answer.problems ?? ['no health report in the answer']).join('; ')}\n`);
   return 1;
-}
-
-/** Where `btcbot run` listens, from the same environment: a wildcard host is reached on loopback. */
-function defaultUrl(env: NodeJS.ProcessEnv): string {
-  const host = !env.HTTP_HOST || env.HTTP_HOST === '0.0.0.0' || env.HTTP_HOST === '::' ? '127.0.0.1' : env.HTTP_HOST;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${env.HTTP_PORT || 8080}`;
 }

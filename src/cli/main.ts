@@ -14,6 +14,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
   health: { summary: "ask a running bot's /health: exit 0 healthy, 1 not (the container healthcheck)", load: () => import('./health.js') },
   migrate: { summary: 'apply the database migrations (DATABASE_URL, else the embedded database)', load: () => import('./migrate.js') },
   run: { summary: 'run the configured grids until SIGTERM (paper, demo or live mode)', load: () => import('./run.js') },
+  status: { summary: "print a running bot's grids (GET /api/v1/grids; needs API_TOKEN)", load: () => import('./status.js') },
 };
 
 function usage(): string {

@@ -8,12 +8,15 @@
 // still not done after 7.5 s exits 1 with a warning: what was cut short is recovered at the next
 // start, as after a crash.
 import { HealthBoard } from '../actors/supervision/health.js';
+import type { LiveTradingOptions } from '../actors/trading/live-trading.js';
 import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
 import { createNotifier } from '../adapters/notify/notifier.js';
+import { apiToken } from '../config/api-token.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
+import type { GridControl } from '../domain/grid-control.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { runTradingMode } from './trading-modes.js';
@@ -28,6 +31,8 @@ const help = `usage: btcbot run --config FILE [options]
 Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:8080):
   GET /health       every actor's state; 200 when all are healthy, else 503
   GET /metrics      Prometheus metrics (restarts, actor states, process)
+  /api/v1/...       the control API: grids, fills, pause / resume / stop (docs/control-api.md);
+                    on only with API_TOKEN (or API_TOKEN_FILE), every route needs the token
 Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (Grafana Tempo).
 
 Modes (TRADING_MODE overrides the file's mode), all on the same supervised runtime:
@@ -45,7 +50,8 @@ database.dataDir (env DATA_DIR, default ./data).
 
 Environment: ENVIRONMENT (dev, stage, prod), TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
-EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR; notifications: docs/notifications.md.
+EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR, API_TOKEN[_FILE]; notifications:
+docs/notifications.md.
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -62,12 +68,15 @@ export async function run(args: string[]): Promise<number> {
   const logger = loggerFromFlags(values);
 
   const config = await loadServiceConfig(values.config);
+  const token = apiToken(process.env);
 
   // Checked before anything starts: a half-configured target is a config error (exit 2).
   const notifier = createNotifier(process.env, { logger, environment: config.environment });
   const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger });
   const health = new HealthBoard();
   let http: HttpServer | undefined;
+  // The running grids' control, for the control API: set by the trading mode while its tree runs.
+  let control: GridControl | undefined;
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -85,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    http = await serveEndpoints(config, health, telemetry, logger);
+    http = await serveEndpoints(config, health, telemetry, logger, { token, control: () => control });
     logger.info({ mode: config.mode, grids: config.grids.map((g) => g.id), ...(config.mode === 'paper' ? { speed: config.feed.speed } : { exchange: config.exchange.id }) }, 'btcbot running');
     const reports = await runTradingMode({
       config,
@@ -93,7 +102,7 @@ export async function run(args: string[]): Promise<number> {
       signal: stop.signal,
       env: process.env,
       health,
-      supervision: { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root) },
+      supervision: runHooks(telemetry, (given) => (control = given)),
       notifier,
     });
     for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
@@ -109,12 +118,28 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** Serves /health and /metrics when http.enabled; logs where. */
-async function serveEndpoints(config: ServiceConfig, health: HealthBoard, telemetry: Telemetry, logger: Logger): Promise<HttpServer | undefined> {
-  if (!config.http.enabled) return undefined;
-  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics });
+/** The tree's hooks: telemetry's, and onControl (the control API's grids, in every mode). */
+function runHooks(telemetry: Telemetry, onControl: (control: GridControl | undefined) => void): Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'onControl'> {
+  return { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root), onControl };
+}
+
+/** Serves /health, /metrics and the control API when http.enabled; logs where. */
+async function serveEndpoints(
+  config: ServiceConfig,
+  health: HealthBoard,
+  telemetry: Telemetry,
+  logger: Logger,
+  api: { readonly token: string | undefined; readonly control: () => GridControl | undefined },
+): Promise<HttpServer | undefined> {
+  if (!config.http.enabled) {
+    if (api.token !== undefined) logger.warn({}, 'API_TOKEN is set but http.enabled is false: the control API is not served');
+    return undefined;
+  }
+  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics, api: { ...api, logger } });
   const server = await startHttpServer(app, config.http.host, config.http.port);
   logger.info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
+  if (api.token === undefined) logger.info({}, 'the control API (/api/v1) is off: set API_TOKEN (or API_TOKEN_FILE) to turn it on');
+  else logger.info({ url: `${server.url}/api/v1` }, `serving the control API on ${server.url}/api/v1 (bearer token)`);
   return server;
 }
 

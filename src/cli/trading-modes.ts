@@ -40,7 +40,7 @@ interface ModeContext {
   /** Where the actors report their health (/health). */
   readonly health?: HealthBoard;
   /** Told of every supervised restart and give-up (metrics, traces). */
-  readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor'>;
+  readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'onControl'>;
   /** Telegram, Discord, a webhook: fills, triggers, ERROR, give-ups, database outages. */
   readonly notifier?: Notifier;
 }

@@ -1,5 +1,5 @@
 // A secret from the environment: VAR, or VAR_FILE naming a file that holds it (Docker secrets,
-// mounted under /run/secrets). Shared by the exchange's API keys and the notification targets.
+// mounted under /run/secrets). Shared by the exchange's API keys, the notification targets and the API token.
 // A file's trailing newline is dropped. Errors name the variable or the file, never a value.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './config-error.js';

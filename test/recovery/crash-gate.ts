@@ -130,6 +130,7 @@ export class CrashGate {
       saveGridSnapshot: (gridId, state, snapshot, version) => via('saveGridSnapshot', () => store.saveGridSnapshot(gridId, state, asStored(snapshot), version)),
       gridSnapshot: (gridId) => via('gridSnapshot', () => store.gridSnapshot(gridId)),
       fillsOf: (clientOrderIds) => via('fillsOf', () => store.fillsOf(clientOrderIds)),
+      gridFills: (gridId, query) => via('gridFills', () => store.gridFills(gridId, query)),
       recoverySince: (gridId) => via('recoverySince', () => store.recoverySince(gridId)),
       exchangeOrderIds: (gridId, since) => via('exchangeOrderIds', () => store.exchangeOrderIds(gridId, since)),
       appendEvents: (gridId, entries) => via(`appendEvents ${types(entries)}`, () => store.appendEvents(gridId, asStored(entries))),

@@ -74,6 +74,13 @@ export interface GridServiceOptions {
   readonly notifier?: Notifier;
 }
 
+/** A launched grid as the control API reads and drives it. */
+export interface ControlledGrid {
+  readonly runtime: GridRuntime;
+  readonly startPrice: number;
+  readonly lastPrice: number;
+}
+
 type Observer = { error?: (error: unknown) => void; complete?: () => void };
 
 export class GridService implements ChildRef {
@@ -90,6 +97,8 @@ export class GridService implements ChildRef {
   private failed = false;
   /** The runtime is up but not yet reconciled with the exchange. */
   private recovering = false;
+  /** The launch is done: the grid trades (or rests, stopped), and takes commands. */
+  private launched = false;
   private saving: SnapshotSaving | undefined;
 
   constructor(private readonly options: GridServiceOptions) {
@@ -166,6 +175,15 @@ export class GridService implements ChildRef {
   /** Resolves when the grid's last writes are done: its snapshot save and its journal entries (after stop: the exit loses nothing then). */
   async settled(): Promise<void> {
     await Promise.all([this.saving?.idle(), this.runtime?.journalFlushed()]);
+  }
+
+  /**
+   * The grid's runtime and prices for the control API (grid-control.ts), once its launch is done:
+   * undefined while it starts or recovers, after its actors failed, and once stopped.
+   */
+  controlled(): ControlledGrid | undefined {
+    if (this.runtime === undefined || !this.launched || this.recovering || this.failed || this.stopped) return undefined;
+    return { runtime: this.runtime, startPrice: this.startPrice, lastPrice: this.lastPrice };
   }
 
   /** The grid's report, once it trades. */
@@ -279,6 +297,7 @@ export class GridService implements ChildRef {
       runtime.send({ type: 'START', price });
       logger.info({ grid: config.id, symbol: config.symbol, price }, 'grid started on the exchange');
     }
+    this.launched = true;
     this.options.onStarted?.(config, runtime);
   }
 }

@@ -20,6 +20,9 @@
 // A grid whose first launch fails (a user error: leftover orders, no funds) stops the run with its
 // message. On stop the orders stay resting (recovered at the next start), or with
 // shutdown.cancelOrders they are cancelled first, within 4 s.
+//
+// The grids' control (the control API: their state, fills, pause / resume / stop; grid-control.ts)
+// is handed out through onControl while the tree runs, and withdrawn at the first signal.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketInfo } from '../../adapters/exchange/port.js';
 import type { StorePort } from '../../adapters/store/port.js';
@@ -28,6 +31,8 @@ import type { GridConfig } from '../../config/grid-config.js';
 import type { BackoffOptions } from '../../machines/exchange-connection.machine.js';
 import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../../machines/supervisor.machine.js';
 import type { startGridRuntime, GridRuntime } from '../grid/grid-runtime.js';
+import type { GridControl } from '../../domain/grid-control.js';
+import { liveGridControl } from './grid-control.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
 import type { HealthBoard, PartHealth } from '../supervision/health.js';
 import { whenAborted } from '../supervision/when-aborted.js';
@@ -79,6 +84,11 @@ export interface LiveTradingOptions {
   readonly notifier?: Notifier;
   /** Makes a grid's actors (tests wrap it to crash one). */
   readonly startRuntime?: typeof startGridRuntime;
+  /**
+   * Told of the grids' control (the control API's GridControl) once the tree runs, and of
+   * undefined when the run stops (before the orders are cancelled): commands are refused from then on.
+   */
+  readonly onControl?: (control: GridControl | undefined) => void;
 }
 
 const CANCEL_ON_STOP_MS = 4_000;
@@ -150,6 +160,11 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   );
   const untrack = options.trackSupervisor?.(root);
   const unregister = registerHealth(options.health, configs, now, options.pingStore !== undefined, () => root.status(), () => gaveUp);
+  options.onControl?.(liveGridControl({ configs, service: (id) => now.grids.get(id), store: options.store, gaveUp: () => gaveUp }));
+  let withdrawControl = (): void => {
+    withdrawControl = () => undefined;
+    options.onControl?.(undefined);
+  };
   try {
     // The first launches: a failure here is the user's to fix (or the exchange's): it ends the run.
     // A signal meanwhile does not wait for them (a recovery can take seconds): the shutdown begins.
@@ -169,6 +184,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       await stopped;
     } finally {
       clearInterval(statusTimer);
+      withdrawControl();
     }
     if (options.cancelOrdersOnStop && gaveUp === undefined) {
       // Docker waits 10 s before SIGKILL: the cancels get 4 s, whatever is left stays resting (and is recovered).
@@ -185,6 +201,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     }
     return reports;
   } finally {
+    withdrawControl();
     root.stop();
     unregister();
     untrack?.();

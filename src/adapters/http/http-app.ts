@@ -1,14 +1,18 @@
-// The HTTP endpoints of `btcbot run`: /health and /metrics (more come with the dashboard).
+// The HTTP endpoints of `btcbot run`: /health and /metrics (open), and with `api` the control API
+// under /api/v1 (bearer token; see control-api.ts and docs/control-api.md).
 import { Hono } from 'hono';
 import type { HealthReport } from '../../domain/health.js';
+import { controlApi, type ControlApiOptions } from './control-api.js';
 import { healthRoute } from './health-route.js';
 import { metricsRoute, type MetricsSource } from './metrics-route.js';
 
-export function createHttpApp(parts: { readonly health: () => HealthReport; readonly metrics: MetricsSource }): Hono {
+export function createHttpApp(parts: { readonly health: () => HealthReport; readonly metrics: MetricsSource; readonly api?: ControlApiOptions }): Hono {
   const app = new Hono();
   app.route('/', healthRoute(parts.health));
   app.route('/', metricsRoute(parts.metrics));
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (there are GET /health and GET /metrics)` }, 404));
+  if (parts.api) app.route('/', controlApi(parts.api));
+  const endpoints = `there are GET /health and GET /metrics${parts.api ? ', and the control API under /api/v1' : ''}`;
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (${endpoints})` }, 404));
   app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
   return app;
 }

@@ -1,4 +1,5 @@
 // In-memory store for backtests and tests: same contract as the Postgres store, kept in Maps.
+import type { FillPageQuery } from '../../domain/grid-control.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
 import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, PaperAccountStore, SavedGrid, StorePort } from './port.js';
 
@@ -40,6 +41,16 @@ export class MemoryStore implements StorePort, PaperAccountStore {
   async fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]> {
     const wanted = new Set(clientOrderIds);
     return [...this.fills.values()].filter((fill) => wanted.has(fill.clientOrderId)).sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  async gridFills(gridId: string, { limit, before }: FillPageQuery): Promise<Fill[]> {
+    const newestFirst = (a: Fill, b: Fill): number => b.timestamp - a.timestamp || byBytes(b.tradeId, a.tradeId);
+    const after = (fill: Fill): boolean =>
+      before === undefined || fill.timestamp < before.timestamp || (before.tradeId !== undefined && fill.timestamp === before.timestamp && byBytes(fill.tradeId, before.tradeId) < 0);
+    return [...this.fills.values()]
+      .filter((fill) => this.intents.get(fill.clientOrderId)?.gridId === gridId && after(fill))
+      .sort(newestFirst)
+      .slice(0, limit);
   }
 
   async recoverySince(gridId: string): Promise<number | undefined> {
@@ -94,4 +105,9 @@ export class MemoryStore implements StorePort, PaperAccountStore {
   async savePaperAccount(id: string, state: unknown): Promise<void> {
     this.paperAccounts.set(id, JSON.stringify(state));
   }
+}
+
+/** Compares strings as their UTF-8 bytes, as Postgres's "C" collation does. */
+function byBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

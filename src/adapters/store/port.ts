@@ -1,5 +1,6 @@
 // The store port: what the runtime writes ahead of the exchange. The memory store serves
 // backtests; the Postgres store (postgres.js, or embedded PGlite) serves the long-running modes.
+import type { FillPageQuery } from '../../domain/grid-control.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
 
 /** What the exchange said of an order: resting (with its id) or ended without filling whole. Filled comes from the fills. */
@@ -24,6 +25,12 @@ export interface StorePort {
   gridSnapshot(gridId: string): Promise<SavedGrid | undefined>;
   /** The stored fills of these orders, oldest first. */
   fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]>;
+  /**
+   * The grid's stored fills (those of the orders it recorded intents for), newest first: by
+   * execution time, then trade id (compared as bytes), descending; at most `limit`, and only those
+   * after `before` in that order (see FillPosition).
+   */
+  gridFills(gridId: string, query: FillPageQuery): Promise<Fill[]>;
   /**
    * From when a restarted grid must ask the exchange for fills: the oldest intent of this grid
    * still not ended (it may have filled while nobody listened); undefined when there is none.

@@ -3,6 +3,7 @@
 // harm: an intent is keyed by its client order id, a fill by (symbol, trade id).
 import type { Sql } from 'postgres';
 import type { GridConfig } from '../../config/grid-config.js';
+import type { FillPageQuery } from '../../domain/grid-control.js';
 import type { Fill, OrderIntent } from '../../domain/trading.js';
 import type { JournalAppend, JournalEntry, JournalPosition, OrderUpdate, PaperAccountStore, SavedGrid, StorePort } from './port.js';
 
@@ -154,6 +155,23 @@ export class PostgresStore implements StorePort, PaperAccountStore {
   async fillsOf(clientOrderIds: readonly string[]): Promise<Fill[]> {
     if (clientOrderIds.length === 0) return [];
     const rows = await this.sql<FillRow[]>`SELECT * FROM fills WHERE client_order_id IN ${this.sql(clientOrderIds as string[])} ORDER BY executed_at, trade_id`;
+    return rows.map(fillOf);
+  }
+
+  /** Trade ids compare as bytes (COLLATE "C"): the same order on every server, and as the memory store's. */
+  async gridFills(gridId: string, { limit, before }: FillPageQuery): Promise<Fill[]> {
+    const sql = this.sql;
+    const after =
+      before === undefined
+        ? sql``
+        : before.tradeId === undefined
+          ? sql`AND f.executed_at < ${before.timestamp}`
+          : sql`AND (f.executed_at < ${before.timestamp} OR (f.executed_at = ${before.timestamp} AND f.trade_id COLLATE "C" < ${before.tradeId}))`;
+    const rows = await sql<FillRow[]>`
+      SELECT f.* FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id
+      WHERE o.grid_id = ${gridId} ${after}
+      ORDER BY f.executed_at DESC, f.trade_id COLLATE "C" DESC
+      LIMIT ${limit}`;
     return rows.map(fillOf);
   }
 
