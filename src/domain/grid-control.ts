@@ -10,10 +10,13 @@ import type { Fill, Side } from './trading.js';
  */
 export type GridLifecycle = 'IDLE' | 'ACTIVE' | 'PAUSED' | 'STOPPING' | 'ERROR' | 'RECOVERING';
 
-export type GridCommandName = 'pause' | 'resume' | 'stop';
+export type GridCommandName = 'pause' | 'resume' | 'stop' | 'start';
 
-/** An operator's command; `stop` cancels every order of the grid, and sells its base with sellBase. */
-export type GridCommand = { readonly type: 'pause' } | { readonly type: 'resume' } | { readonly type: 'stop'; readonly sellBase: boolean };
+/**
+ * An operator's command; `stop` cancels every order of the grid, and sells its base with sellBase;
+ * `start` starts a stopped grid again at the current price (a stopped grid stays stopped across restarts).
+ */
+export type GridCommand = { readonly type: 'pause' } | { readonly type: 'resume' } | { readonly type: 'stop'; readonly sellBase: boolean } | { readonly type: 'start' };
 
 /** One price level of the grid and the order resting (or on its way) there. */
 export interface LevelView {
@@ -51,7 +54,7 @@ export interface GridView {
   /** Why it is ERROR or RECOVERING, for a human. */
   readonly reason?: string;
   /** What stopped it last: a stop-loss, a take-profit, or a command; null if nothing did. */
-  readonly stopReason: 'stopLoss' | 'takeProfit' | 'command' | null;
+  readonly stopReason: 'stopLoss' | 'takeProfit' | 'command' | 'shutdown' | null;
   /** The commands it takes in its state now. */
   readonly accepts: Readonly<Record<GridCommandName, boolean>>;
   /** Every level, lowest price first; empty while RECOVERING or before the grid has a plan. */

@@ -42,7 +42,8 @@ export interface GridStats {
   readonly skippedOrders: number;
 }
 
-export type StopReason = 'stopLoss' | 'takeProfit' | 'command';
+/** Why the grid stopped: a trigger, the operator's STOP, or the process's shutdown (shutdown.cancelOrders; the next start places the grid again). */
+export type StopReason = 'stopLoss' | 'takeProfit' | 'command' | 'shutdown';
 
 export interface GridInput {
   readonly config: GridConfig;
@@ -78,7 +79,7 @@ export type GridCommandEvent =
   | { type: 'START'; price: number }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
-  | { type: 'STOP'; sellBase?: boolean }
+  | { type: 'STOP'; sellBase?: boolean; shutdown?: boolean }
   | { type: 'PRICE_TRIGGER'; trigger: 'stopLoss' | 'takeProfit' }
   | { type: 'FAULT'; reason: string };
 
@@ -305,7 +306,7 @@ export const gridMachine = setup({
     countSkipped: assign(({ context }) => ({ stats: { ...context.stats, skippedOrders: context.stats.skippedOrders + 1 } })),
     rememberStop: assign(({ event }) => {
       assertEvent(event, ['PRICE_TRIGGER', 'STOP']);
-      return event.type === 'PRICE_TRIGGER' ? { stopReason: event.trigger, sellOnStop: true } : { stopReason: 'command' as const, sellOnStop: event.sellBase === true };
+      return event.type === 'PRICE_TRIGGER' ? { stopReason: event.trigger, sellOnStop: true } : { stopReason: event.shutdown === true ? ('shutdown' as const) : ('command' as const), sellOnStop: event.sellBase === true };
     }),
     cancelAllOrders: enqueueActions(({ context, enqueue }) => {
       for (const slot of context.slots) if (slot !== null) enqueue.emit({ type: 'order.cancel', clientOrderId: slot.clientOrderId });

@@ -156,9 +156,13 @@ describe('the control API over live trading', () => {
     expect(stopped).toMatchObject({ status: 200, body: { command: { type: 'stop', sellBase: true }, journaled: true } });
     await until(async () => (await bot.grid()).state === 'IDLE', 'the stop to finish');
     expect(exchange.openOrderCount).toEqual({ buy: 0, sell: 0 });
-    expect(await bot.grid()).toMatchObject({ stopReason: 'command', stats: { position: 0 }, accepts: { pause: false, resume: false, stop: false } });
-    expect((await bot.post('/api/v1/grids/ctl/stop')).body['error']).toBe('grid ctl is IDLE ("idle"): it is stopped; restart btcbot to start it again. It takes no command now');
+    expect(await bot.grid()).toMatchObject({ stopReason: 'command', stats: { position: 0 }, accepts: { pause: false, resume: false, stop: false, start: true } });
+    expect((await bot.post('/api/v1/grids/ctl/stop')).body['error']).toBe('grid ctl is IDLE ("idle"): it is stopped; start it again with POST .../start. It takes start now');
     expect((await bot.post('/api/v1/grids/nope/pause')).status).toBe(404);
+    // Started again by the operator, at the last price: a new run, new client ids.
+    const started = await bot.post('/api/v1/grids/ctl/start');
+    expect(started).toMatchObject({ status: 200, body: { command: { type: 'start' }, journaled: true, grid: { state: 'ACTIVE', accepts: { start: false } } } });
+    await until(async () => (await bot.grid()).stats?.openOrders === 4, 'the grid to rest again');
 
     // Every command logged with its outcome.
     const commands = bot.logs.filter((line) => line['command'] !== undefined).map((line) => `${line['command']} ${line['result']} ${line['status']} ${line['state']}`);
@@ -170,6 +174,7 @@ describe('the control API over live trading', () => {
       'stop accepted 200 STOPPING',
       'stop refused 409 IDLE',
       'pause unknown grid 404 undefined',
+      'start accepted 200 ACTIVE',
     ]);
   });
 
@@ -180,7 +185,7 @@ describe('the control API over live trading', () => {
     await until(() => bot.control() !== undefined, 'the control');
     expect(await bot.grid()).toMatchObject({ state: 'RECOVERING', statechart: null, stats: null, levels: [], reason: 'starting: reconciling with the exchange before it trades' });
     const refused = await bot.post('/api/v1/grids/ctl/pause');
-    expect(refused).toMatchObject({ status: 409, body: { state: 'RECOVERING', accepts: { pause: false, resume: false, stop: false } } });
+    expect(refused).toMatchObject({ status: 409, body: { state: 'RECOVERING', accepts: { pause: false, resume: false, stop: false, start: false } } });
     expect(refused.body['error']).toMatch(/^grid ctl is RECOVERING: it is starting: reconciling with the exchange before it trades; commands are taken once it trades/);
     firstTick({ symbol: 'BTC/USDT', price: 50_000, timestamp: Date.now() });
     await until(async () => (await bot.grid()).state === 'ACTIVE', 'the grid to trade');
@@ -215,6 +220,25 @@ describe('the control API over live trading', () => {
     expect((await second.post('/api/v1/grids/ctl/resume')).body).toMatchObject({ grid: { state: 'ACTIVE' } });
   });
 
+  test('a grid stopped through the API stays stopped after a restart (no new start at the new price); start starts it again', async () => {
+    const exchange = paperExchangeAt50k();
+    const store = new MemoryStore();
+    const first = startBot(exchange, store);
+    await until(async () => (await first.grid()).stats?.openOrders === 4, 'the grid to rest');
+    expect((await first.post('/api/v1/grids/ctl/stop')).status).toBe(200);
+    await until(async () => (await first.grid()).state === 'IDLE', 'the stop to finish');
+    await first.kill();
+
+    const second = startBot(exchange, store);
+    await until(async () => ![undefined, 'RECOVERING'].includes((await second.grid()).state), 'the recovery', 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await second.grid()).toMatchObject({ state: 'IDLE', stopReason: 'command', accepts: { start: true } });
+    expect(exchange.openOrderCount).toEqual({ buy: 0, sell: 0 });
+    expect(second.logs.some((line) => line['msg'] === 'grid started on the exchange')).toBe(false);
+    expect((await second.post('/api/v1/grids/ctl/start')).body).toMatchObject({ grid: { state: 'ACTIVE' } });
+    await until(() => exchange.openOrderCount.buy + exchange.openOrderCount.sell === 4, 'the grid placed again');
+  });
+
   test('once supervision gave up, every grid is ERROR with the reason and takes no command', async () => {
     const control = liveGridControl({
       configs: [config],
@@ -223,7 +247,7 @@ describe('the control API over live trading', () => {
       gaveUp: () => ({ supervisor: 'btcbot', child: 'grids', error: 'boom', restarts: 5, intensity: { maxRestarts: 5, periodMs: 60_000 }, at: 0, downMs: 0, message: 'grids exited 6 times in 60 s' }),
     });
     const reason = 'supervision gave up (grids exited 6 times in 60 s); its orders stay resting on the exchange: restart btcbot';
-    expect(control.get('ctl')).toMatchObject({ state: 'ERROR', statechart: null, stats: null, reason, accepts: { pause: false, resume: false, stop: false } });
+    expect(control.get('ctl')).toMatchObject({ state: 'ERROR', statechart: null, stats: null, reason, accepts: { pause: false, resume: false, stop: false, start: false } });
     const outcome = await control.command('ctl', { type: 'stop', sellBase: false });
     expect(outcome).toMatchObject({ outcome: 'refused', reason: `grid ctl is ERROR: ${reason}. It takes no command now` });
     expect(await control.command('nope', { type: 'pause' })).toEqual({ outcome: 'unknownGrid' });

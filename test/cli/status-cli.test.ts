@@ -28,7 +28,7 @@ const grid = (id: string, state: GridView['state'], stats: GridView['stats'], re
   statechart: stats === null ? null : state.toLowerCase(),
   ...(reason === undefined ? {} : { reason }),
   stopReason: null,
-  accepts: { pause: false, resume: false, stop: false },
+  accepts: { pause: false, resume: false, stop: false, start: false },
   levels: [],
   waitingOrders: [],
   stats,

@@ -33,22 +33,25 @@ export interface LiveGridControlOptions {
   readonly journalWaitMs?: number;
 }
 
-const COMMANDS: readonly GridCommandName[] = ['pause', 'resume', 'stop'];
+const COMMANDS: readonly GridCommandName[] = ['pause', 'resume', 'stop', 'start'];
 
-function eventOf(command: GridCommand): GridEvent {
+/** The grid event of `command`; a start is at `price`, the last price seen. */
+function eventOf(command: GridCommand, price: number): GridEvent {
   if (command.type === 'pause') return { type: 'PAUSE' };
   if (command.type === 'resume') return { type: 'RESUME' };
+  if (command.type === 'start') return { type: 'START', price };
   return { type: 'STOP', sellBase: command.sellBase };
 }
 
-/** The commands the grid takes in its state now. */
-function acceptedBy(runtime: GridRuntime | undefined): Record<GridCommandName, boolean> {
+/** The commands the grid takes in its state now (a start only once stopped: a grid not started yet starts by itself). */
+function acceptedBy(runtime: GridRuntime | undefined, price: number): Record<GridCommandName, boolean> {
   const snapshot = runtime?.actor.getSnapshot();
-  const takes = (type: GridCommandName): boolean => snapshot !== undefined && snapshot.status === 'active' && snapshot.can(eventOf(type === 'stop' ? { type, sellBase: false } : { type }));
-  return { pause: takes('pause'), resume: takes('resume'), stop: takes('stop') };
+  const takes = (command: GridCommand): boolean => snapshot !== undefined && snapshot.status === 'active' && snapshot.can(eventOf(command, price));
+  const stopped = snapshot?.context.stopReason !== undefined && Number.isFinite(price);
+  return { pause: takes({ type: 'pause' }), resume: takes({ type: 'resume' }), stop: takes({ type: 'stop', sellBase: false }), start: stopped && takes({ type: 'start' }) };
 }
 
-const NONE: Record<GridCommandName, boolean> = { pause: false, resume: false, stop: false };
+const NONE: Record<GridCommandName, boolean> = { pause: false, resume: false, stop: false, start: false };
 
 /** The grid as it is now, from its actors. */
 function viewOf(config: GridConfig, service: GridService | undefined, gaveUp: GiveUpReason | undefined): GridView {
@@ -83,7 +86,7 @@ function tradingView(config: GridConfig, { runtime, startPrice, lastPrice }: Con
     statechart: value,
     ...(state === 'ERROR' && context.error !== undefined ? { reason: context.error } : {}),
     stopReason: context.stopReason ?? null,
-    accepts: acceptedBy(runtime),
+    accepts: acceptedBy(runtime, lastPrice),
     levels,
     waitingOrders: context.deferred.map(({ side, level }) => ({ side, level, price: prices[level]! })),
     stats: {
@@ -113,7 +116,7 @@ function refusal(view: GridView, command: GridCommandName): string {
     if (view.state === 'ACTIVE' && command === 'resume') return 'it is not paused: nothing to resume';
     if (view.state === 'ACTIVE' && command === 'pause') return 'it is still placing its start orders; pause it once they rest';
     if (view.state === 'STOPPING') return 'it is stopping: cancelling its orders (and selling its base if asked)';
-    if (view.state === 'IDLE') return 'it is stopped; restart btcbot to start it again';
+    if (view.state === 'IDLE') return command === 'start' ? 'it cannot start at the last price (see its stopReason and the logs)' : 'it is stopped; start it again with POST .../start';
     if (view.state === 'ERROR' && command === 'resume') return `it has nothing to resume (${view.reason ?? 'no run'}); stop it or restart btcbot`;
     return `its statechart does not take ${command} there`;
   })();
@@ -145,7 +148,7 @@ export function liveGridControl(options: LiveGridControlOptions): GridControl {
       const before = view(config);
       const grid = options.gaveUp() === undefined ? options.service(id)?.controlled() : undefined;
       if (grid === undefined || !before.accepts[command.type]) return { outcome: 'refused', reason: refusal(before, command.type), grid: before };
-      grid.runtime.send(eventOf(command));
+      grid.runtime.send(eventOf(command, grid.lastPrice));
       const journaled = await journalWritten(grid.runtime, options.journalWaitMs ?? JOURNAL_WAIT_MS);
       return { outcome: 'accepted', grid: view(config), journaled };
     },

@@ -141,7 +141,7 @@ export class GridService implements ChildRef {
       return snapshot.status !== 'active' || snapshot.matches('idle') || snapshot.matches('error');
     };
     if (!runtime.actor.getSnapshot().matches('active') && !runtime.actor.getSnapshot().matches('paused')) return true;
-    runtime.send({ type: 'STOP' });
+    runtime.send({ type: 'STOP', shutdown: true });
     const deadline = Date.now() + timeoutMs;
     while (!settled() && Date.now() < deadline) await sleep(50);
     return settled();
@@ -289,8 +289,11 @@ export class GridService implements ChildRef {
       await saveGrid(config, runtime, store);
     }
     // A grid saved before its start (a crash right after the save) starts now; its orders' intents
-    // are known to the store, so each is looked up before it is sent.
-    if (runtime.actor.getSnapshot().matches('idle')) {
+    // are known to the store, so each is looked up before it is sent; so does a grid whose orders
+    // the last shutdown cancelled (shutdown.cancelOrders). A grid that was stopped (by the
+    // operator, a stop-loss or take-profit) stays stopped: only the operator starts it again.
+    const { stopReason } = runtime.actor.getSnapshot().context;
+    if (runtime.actor.getSnapshot().matches('idle') && (stopReason === undefined || stopReason === 'shutdown')) {
       const { price } = startTick ?? (await firstTick);
       if (this.stopped || signal.aborted) return;
       this.startPrice = price;

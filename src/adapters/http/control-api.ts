@@ -6,6 +6,7 @@
 //   POST /api/v1/grids/:id/pause         hold fire: orders keep resting, counter-orders wait
 //   POST /api/v1/grids/:id/resume        back to work
 //   POST /api/v1/grids/:id/stop          cancel every order; {"sellBase": true} sells the base too
+//   POST /api/v1/grids/:id/start         start a stopped grid again, at the current price
 //
 // Every route needs the bearer token (api-auth.ts). A command answers 200 with the grid's state
 // after it (202 when its journal entry is not written yet: the store is slow or down), 409 when
@@ -93,7 +94,7 @@ export function controlApi(options: ControlApiOptions): Hono {
   });
 
   const tooLarge = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes`, field: 'body' }, 413) });
-  for (const name of ['pause', 'resume', 'stop'] as const) {
+  for (const name of ['pause', 'resume', 'stop', 'start'] as const) {
     api.post(`/grids/:id/${name}`, tooLarge, async (c) => {
       const id = c.req.param('id');
       const client = clientAddress(c);
@@ -125,7 +126,7 @@ export function controlApi(options: ControlApiOptions): Hono {
   api.all('/grids', only('GET'));
   api.all('/grids/:id', only('GET'));
   api.all('/grids/:id/fills', only('GET'));
-  api.all('/grids/:id/:command{pause|resume|stop}', only('POST'));
+  api.all('/grids/:id/:command{pause|resume|stop|start}', only('POST'));
   return api;
 }
 

@@ -59,7 +59,7 @@ export function parseBefore(raw: string | undefined): FillPosition | undefined {
 }
 
 /** The fields each command's body may have. */
-const FIELDS: Readonly<Record<GridCommandName, readonly string[]>> = { pause: [], resume: [], stop: ['sellBase'] };
+const FIELDS: Readonly<Record<GridCommandName, readonly string[]>> = { pause: [], resume: [], stop: ['sellBase'], start: [] };
 
 /** The command from its name and the body's text: empty, or a JSON object of the command's fields. */
 export function parseCommand(name: GridCommandName, text: string): GridCommand {

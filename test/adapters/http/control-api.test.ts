@@ -27,7 +27,7 @@ const view = (id: string, state: GridView['state'] = 'ACTIVE'): GridView => ({
   state,
   statechart: state === 'ACTIVE' ? { active: 'running' } : state.toLowerCase(),
   stopReason: null,
-  accepts: { pause: state === 'ACTIVE', resume: state === 'PAUSED', stop: true },
+  accepts: { pause: state === 'ACTIVE', resume: state === 'PAUSED', stop: true, start: false },
   levels: [{ level: 0, price: 49_000, order: { clientOrderId: `bb${id}_0b1`, side: 'buy', state: 'open' } }],
   waitingOrders: [],
   stats: { buyFills: 1, sellFills: 0, fills: 1, roundTrips: 0, gridProfit: 0, fees: 0.49, netProfit: -0.49, skippedOrders: 0, position: 0.01, startPrice: 50_000, lastPrice: 48_900, openOrders: 1 },
