@@ -7,7 +7,7 @@ import type { GridConfig } from '../config/grid-config.js';
 import { loadCandles } from './candle-source.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot backtest --config FILE [--data FILE] [options]
 

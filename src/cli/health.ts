@@ -3,7 +3,7 @@
 // (the image needs no curl): it reads HTTP_PORT / HTTP_HOST as `btcbot run` does.
 import { botUrl } from './bot-url.js';
 import { parseCommandArgs } from './command-args.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot health [--url URL] [--timeout MS]
 

@@ -1,6 +1,6 @@
 // The --log-level / --log-format flags every long-running or reporting command takes.
 import { createLogger, type Logger, type LogLevel } from '../adapters/telemetry/logger.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 

@@ -20,7 +20,7 @@ import type { GridControl } from '../domain/grid-control.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { runTradingMode } from './trading-modes.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot run --config FILE [options]
 

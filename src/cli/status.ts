@@ -6,7 +6,7 @@ import { ConfigError } from '../config/config-error.js';
 import type { GridView } from '../domain/grid-control.js';
 import { botUrl } from './bot-url.js';
 import { parseCommandArgs } from './command-args.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot status [--url URL] [--json] [--timeout MS]
 

@@ -74,7 +74,7 @@ describe('btcbot run (paper mode)', () => {
   });
 
   test('serves /health (the grid ACTIVE, 200) and /metrics while it runs; a second signal exits at once', async () => {
-    const run = startRun(config('health.yaml', `mode: paper\nfeed: { speed: 200, candles: 1000000 }\n${GRID}`));
+    const run = startRun(config('health.yaml', `mode: paper\nfeed: { speed: 200, candles: 1000000 }\n${GRID}`), { API_TOKEN: 'paper-token-0123456789' });
     const serving = (await run.waitFor((line) => line.msg.startsWith('serving '))) as LogLine & { url: string };
     expect(serving.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await run.waitFor((line) => line.msg === 'grid started on the exchange');
@@ -88,6 +88,10 @@ describe('btcbot run (paper mode)', () => {
     const nobody = btcbot(['health'], ROOT, { HTTP_PORT: String(Number(serving.url.split(':').at(-1)) + 1), HTTP_HOST: '0.0.0.0' });
     expect(nobody.status).toBe(1);
     expect(nobody.stdout).toMatch(/^unreachable: http:\/\/127\.0\.0\.1:\d+\/health: /);
+    // The control API runs in paper mode too (the same runtime as live).
+    const grids = await fetch(`${serving.url}/api/v1/grids`, { headers: { authorization: 'Bearer paper-token-0123456789' } });
+    expect(grids.status).toBe(200);
+    expect(await grids.json()).toMatchObject({ grids: [{ id: 'btcusdt', state: 'ACTIVE' }] });
     const metrics = await fetch(`${serving.url}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(await metrics.text()).toContain('btcbot_process_cpu_seconds_total');

@@ -2,7 +2,7 @@
 // process, until SIGINT / SIGTERM. Point the bot at it with EXCHANGE_URL=<the printed url> (any
 // API key and secret).
 import { parseArgs } from 'node:util';
-import { UsageError } from '../../../cli/usage-error.js';
+import { UsageError } from '../../../config/usage-error.js';
 import { readCandleFile } from '../../feed/candle-csv.js';
 import type { MarketInfo } from '../port.js';
 import { parseFaultSpec } from './bingx-sim-faults.js';

@@ -9,7 +9,7 @@
 // given seed and request sequence always meets the same request faults, and a given seed and
 // price path the same partial fills.
 import { floorToStep } from '../../../domain/steps.js';
-import { UsageError } from '../../../cli/usage-error.js';
+import { UsageError } from '../../../config/usage-error.js';
 
 export interface SimFaults {
   /** Milliseconds added before answering every private request (default 0). */
