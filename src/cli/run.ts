@@ -21,7 +21,7 @@ import { UsageError } from './usage-error.js';
 const help = `usage: btcbot run --config FILE [options]
 
   --config FILE     service configuration, YAML or JSON: mode, feed, grids (or one grid)
-  --log-level L     debug, info (default), warn, error or silent; logs go to stderr
+  --log-level L     debug, info (default), warn, error or silent (env LOG_LEVEL; the flag wins); logs go to stderr
   --log-format F    json (default, for Loki) or text
 
 Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:8080):
@@ -51,13 +51,13 @@ export async function run(args: string[]): Promise<number> {
     args,
     {
       config: { type: 'string' },
-      ...logFlagOptions({ level: 'info', format: 'json' }),
+      ...logFlagOptions({ format: 'json' }),
     },
     help,
   );
   if (values === undefined) return 0;
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
-  const logger = loggerFromFlags(values);
+  const logger = loggerFromFlags(values, 'info');
 
   const config = await loadServiceConfig(values.config);
 

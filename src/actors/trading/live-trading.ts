@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketInfo } from '../../adapters/exchange/port.js';
 import type { StorePort } from '../../adapters/store/port.js';
 import type { Logger } from '../../adapters/telemetry/logger.js';
+import type { TracePort } from '../../adapters/telemetry/trace-port.js';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { BackoffOptions } from '../../machines/exchange-connection.machine.js';
 import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../../machines/supervisor.machine.js';
@@ -76,6 +77,8 @@ export interface LiveTradingOptions {
   readonly cancelOrdersOnStop?: boolean;
   /** Makes a grid's actors (tests wrap it to crash one). */
   readonly startRuntime?: typeof startGridRuntime;
+  /** Where the grids record their spans (default: the process's, defaultTracePort()). */
+  readonly tracer?: TracePort;
 }
 
 const CANCEL_ON_STOP_MS = 4_000;
