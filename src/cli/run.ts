@@ -10,7 +10,7 @@
 import { HealthBoard } from '../actors/supervision/health.js';
 import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
+import { moduleLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
 import { parseCommandArgs } from './command-args.js';
@@ -41,7 +41,10 @@ Live mode (and demo on a sandbox) writes every order ahead to the database and r
 crash at its next start: DATABASE_URL (postgres://...), else an embedded database in
 database.dataDir (env DATA_DIR, default ./data).
 
-Environment: TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
+Logs: JSON lines carry app, environment (ENVIRONMENT: dev, stage, prod), module and, while a
+span is active, trace_id / span_id; LOG_LEVEL sets the level when --log-level is not given.
+
+Environment: ENVIRONMENT, LOG_LEVEL, TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
 EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR.
 `;
@@ -57,9 +60,11 @@ export async function run(args: string[]): Promise<number> {
   );
   if (values === undefined) return 0;
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
-  const logger = loggerFromFlags(values, 'info');
+  const flagsLogger = loggerFromFlags(values, 'info');
 
   const config = await loadServiceConfig(values.config);
+  // Every line carries the deployment's environment (and app: btcbot); each part binds its module.
+  const logger = flagsLogger.child({ environment: config.environment });
 
   const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger });
   const health = new HealthBoard();
@@ -109,7 +114,7 @@ async function serveEndpoints(config: ServiceConfig, health: HealthBoard, teleme
   if (!config.http.enabled) return undefined;
   const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics });
   const server = await startHttpServer(app, config.http.host, config.http.port);
-  logger.info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
+  moduleLogger(logger, 'http').info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
   return server;
 }
 
