@@ -219,6 +219,7 @@ describe('spans of the exchange session', () => {
     expect(String(outage!.attributes['btcbot.reconnect.cause'])).toMatch(/1006/);
     const attempts = childrenOf(outage!);
     expect(attempts.length).toBeGreaterThanOrEqual(2);
+    expect(outage!.attributes['btcbot.attempt']).toBe(attempts.length);
     expect(attempts.every((span) => span.name === 'exchange.connect' && span.attributes['btcbot.reason'] === 'reconnect')).toBe(true);
     expect(attempts.filter((span) => span.status.code === 2).length).toBe(attempts.length - 1); // the refused ones are errors
     expect(lines.find((line) => String(line['msg']).startsWith('exchange streams down'))).toMatchObject({ module: 'exchange', app: 'btcbot' });

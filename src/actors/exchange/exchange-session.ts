@@ -88,6 +88,8 @@ export class ExchangeSession implements ExchangePort {
   private readonly tracer: TracePort;
   /** The exchange.reconnect span of the streams' outage under way. */
   private outage: TraceSpan | undefined;
+  /** Connection attempts made during the outage under way. */
+  private outageAttempts = 0;
   private readonly now: () => number;
   private readonly pollIntervalMs: number;
   private readonly reconcileIntervalMs: number;
@@ -301,6 +303,7 @@ export class ExchangeSession implements ExchangePort {
   private async tracedConnect(): Promise<ConnectOutput> {
     if (!this.tracer.enabled) return this.connect();
     const attempt = (this.connection?.getSnapshot().context.attempt ?? 0) + 1;
+    if (this.outage) this.outageAttempts++;
     const span = this.tracer.start('exchange.connect', { [ATTR.exchange]: this.exchange.exchangeId, [ATTR.attempt]: attempt, [ATTR.reason]: this.outage ? 'reconnect' : 'start' }, this.outage ?? null);
     try {
       const connected = await span.run(() => this.connect());
@@ -317,7 +320,7 @@ export class ExchangeSession implements ExchangePort {
     const outage = this.outage;
     if (outage === undefined) return;
     this.outage = undefined;
-    outage.setAttributes({ [ATTR.outcome]: outcome, [ATTR.attempt]: this.connection?.getSnapshot().context.attempt ?? 0 });
+    outage.setAttributes({ [ATTR.outcome]: outcome, [ATTR.attempt]: this.outageAttempts });
     outage.end(outcome === 'failed' ? (error ?? 'failed') : undefined);
   }
 
@@ -417,6 +420,7 @@ export class ExchangeSession implements ExchangePort {
     }
     this.startPolling();
     if (previous === 'connected' && this.tracer.enabled) {
+      this.outageAttempts = 0;
       this.outage = this.tracer.start('exchange.reconnect', { [ATTR.exchange]: exchange, 'btcbot.reconnect.cause': lastError ?? 'unknown' }, null);
     }
     // Loud once when the streams go down; each failed retry after that is detail.
