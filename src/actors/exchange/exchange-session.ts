@@ -306,7 +306,8 @@ export class ExchangeSession implements ExchangePort {
     if (this.outage) this.outageAttempts++;
     const span = this.tracer.start('exchange.connect', { [ATTR.exchange]: this.exchange.exchangeId, [ATTR.attempt]: attempt, [ATTR.reason]: this.outage ? 'reconnect' : 'start' }, this.outage ?? null);
     try {
-      const connected = await span.run(() => this.connect());
+      // Not made the active span: the watch and polling loops this attempt starts outlive it (their lines would carry its ids for ever).
+      const connected = await this.connect();
       span.end();
       return connected;
     } catch (error) {
