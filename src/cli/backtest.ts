@@ -18,7 +18,7 @@ const help = `usage: btcbot backtest --config FILE [--data FILE] [options]
   --candles N       how many generated 1-minute candles (default 1440, one day)
   --seed N          seed of the generated candles (default 1)
   --json            print only the report, as one JSON object, on stdout
-  --log-level L     debug, info, warn (default), error or silent; logs go to stderr
+  --log-level L     debug, info, warn (default), error or silent (env LOG_LEVEL; the flag wins); logs go to stderr
   --log-format F    text (default) or json
 `;
 
@@ -77,13 +77,13 @@ export async function run(args: string[]): Promise<number> {
       candles: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
-      ...logFlagOptions({ level: 'warn', format: 'text' }),
+      ...logFlagOptions({ format: 'text' }),
     },
     help,
   );
   if (values === undefined) return 0;
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
-  const logger = loggerFromFlags(values);
+  const logger = loggerFromFlags(values, 'warn');
 
   const config = await loadGridConfig(values.config, values.grid);
   const stderr = (line: string) => process.stderr.write(line);

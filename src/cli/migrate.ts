@@ -8,7 +8,7 @@ import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 const help = `usage: btcbot migrate [--config FILE] [options]
 
   --config FILE     service configuration (for database.dataDir); optional
-  --log-level L     debug, info (default), warn, error or silent
+  --log-level L     debug, info (default), warn, error or silent (env LOG_LEVEL; the flag wins)
   --log-format F    json (default) or text
 
 The database is DATABASE_URL (postgres://...), else the embedded PGlite in database.dataDir
@@ -16,9 +16,9 @@ The database is DATABASE_URL (postgres://...), else the embedded PGlite in datab
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const values = parseCommandArgs(args, { config: { type: 'string' }, ...logFlagOptions({ level: 'info', format: 'json' }) }, help);
+  const values = parseCommandArgs(args, { config: { type: 'string' }, ...logFlagOptions({ format: 'json' }) }, help);
   if (values === undefined) return 0;
-  const logger = loggerFromFlags(values);
+  const logger = loggerFromFlags(values, 'info');
   const settings =
     values.config === undefined
       ? { dataDir: process.env.DATA_DIR || './data', ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) }

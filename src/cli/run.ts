@@ -11,7 +11,7 @@ import { HealthBoard } from '../actors/supervision/health.js';
 import type { LiveTradingOptions } from '../actors/trading/live-trading.js';
 import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
+import { moduleLogger, type Logger } from '../adapters/telemetry/logger.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
 import { createNotifier } from '../adapters/notify/notifier.js';
 import { apiToken } from '../config/api-token.js';
@@ -25,7 +25,7 @@ import { UsageError } from '../config/usage-error.js';
 const help = `usage: btcbot run --config FILE [options]
 
   --config FILE     service configuration, YAML or JSON: mode, feed, grids (or one grid)
-  --log-level L     debug, info (default), warn, error or silent; logs go to stderr
+  --log-level L     debug, info (default), warn, error or silent (env LOG_LEVEL; the flag wins); logs go to stderr
   --log-format F    json (default, for Loki) or text
 
 Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:8080):
@@ -48,7 +48,10 @@ exchange's account there too, so a restart (a crash, SIGKILL, an image update) c
 same account and grid: DATABASE_URL (postgres://...), else an embedded database in
 database.dataDir (env DATA_DIR, default ./data).
 
-Environment: ENVIRONMENT (dev, stage, prod), TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
+Logs: JSON lines carry app, environment (ENVIRONMENT: dev, stage, prod), module and, while a
+span is active, trace_id / span_id; LOG_LEVEL sets the level when --log-level is not given.
+
+Environment: ENVIRONMENT, LOG_LEVEL, TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
 EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR, API_TOKEN[_FILE]; notifications:
 docs/notifications.md.
@@ -59,15 +62,17 @@ export async function run(args: string[]): Promise<number> {
     args,
     {
       config: { type: 'string' },
-      ...logFlagOptions({ level: 'info', format: 'json' }),
+      ...logFlagOptions({ format: 'json' }),
     },
     help,
   );
   if (values === undefined) return 0;
   if (values.config === undefined) throw new UsageError(`--config FILE is required\n\n${help}`);
-  const logger = loggerFromFlags(values);
+  const flagsLogger = loggerFromFlags(values, 'info');
 
   const config = await loadServiceConfig(values.config);
+  // Every line carries the deployment's environment (and app: btcbot); each part binds its module.
+  const logger = flagsLogger.child({ environment: config.environment });
   const token = apiToken(process.env);
 
   // Checked before anything starts: a half-configured target is a config error (exit 2).
@@ -105,7 +110,7 @@ export async function run(args: string[]): Promise<number> {
       supervision: runHooks(telemetry, (given) => (control = given)),
       notifier,
     });
-    for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
+    for (const [grid, report] of reports) moduleLogger(logger, 'grid').info({ grid, report }, 'grid report');
     return 0;
   } finally {
     // The signal handlers stay until the process ends: a second signal that comes after the run
@@ -137,9 +142,9 @@ async function serveEndpoints(
   }
   const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics, api: { ...api, logger } });
   const server = await startHttpServer(app, config.http.host, config.http.port);
-  logger.info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
-  if (api.token === undefined) logger.info({}, 'the control API (/api/v1) is off: set API_TOKEN (or API_TOKEN_FILE) to turn it on');
-  else logger.info({ url: `${server.url}/api/v1` }, `serving the control API on ${server.url}/api/v1 (bearer token)`);
+  moduleLogger(logger, 'http').info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
+  if (api.token === undefined) moduleLogger(logger, 'http').info({}, 'the control API (/api/v1) is off: set API_TOKEN (or API_TOKEN_FILE) to turn it on');
+  else moduleLogger(logger, 'http').info({ url: `${server.url}/api/v1` }, `serving the control API on ${server.url}/api/v1 (bearer token)`);
   return server;
 }
 

@@ -21,7 +21,7 @@ import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
 import type { MarketInfo } from '../adapters/exchange/port.js';
 import { candleTargets, tickTargets } from '../adapters/feed/price-feeds.js';
 import { openStore, type OpenedStore } from '../adapters/store/open-store.js';
-import type { Logger } from '../adapters/telemetry/logger.js';
+import { moduleLogger, type Logger } from '../adapters/telemetry/logger.js';
 import type { HealthBoard } from '../actors/supervision/health.js';
 import { whenAborted } from '../actors/supervision/when-aborted.js';
 import { ConfigError } from '../config/config-error.js';
@@ -102,7 +102,7 @@ function paperExchange({ config, logger }: ModeContext): ModeExchange {
 async function demoExchange(context: ModeContext): Promise<ModeExchange> {
   const { config, logger } = context;
   const exchange = await createExchange(config, undefined);
-  logger.info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange (its account kept in the database)');
+  moduleLogger(logger, 'exchange').info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange (its account kept in the database)');
   const markets = new Map<string, Promise<MarketInfo>>();
   const market = (symbol: string): Promise<MarketInfo> => {
     const known = markets.get(symbol);
@@ -136,9 +136,9 @@ async function realExchange(context: ModeContext): Promise<ModeExchange> {
   const exchange = await createExchange(config, credentials);
   if (config.mode === 'live') {
     const banner = `LIVE TRADING on ${config.exchange.id}${config.exchange.url ? ` at ${config.exchange.url}` : ''}: REAL ORDERS WITH REAL FUNDS`;
-    logger.warn({ exchange: config.exchange.id, url: config.exchange.url ?? 'default', grids: config.grids.map((grid) => grid.id) }, `${'!'.repeat(12)} ${banner} ${'!'.repeat(12)}`);
+    moduleLogger(logger, 'exchange').warn({ exchange: config.exchange.id, url: config.exchange.url ?? 'default', grids: config.grids.map((grid) => grid.id) }, `${'!'.repeat(12)} ${banner} ${'!'.repeat(12)}`);
   } else {
-    logger.info({ exchange: config.exchange.id }, "demo mode on the exchange's sandbox: test orders through the live code path");
+    moduleLogger(logger, 'exchange').info({ exchange: config.exchange.id }, "demo mode on the exchange's sandbox: test orders through the live code path");
   }
   // The markets are asked for while the database opens (a recovery's start-up time is the sum of such waits).
   const early = new Map(config.grids.map((grid) => [grid.symbol, exchange.loadMarket(grid.symbol)]));

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { HealthBoard, lifecycleState } from '../../src/actors/supervision/health.js';
 import { StoreMonitor } from '../../src/actors/supervision/store-monitor.js';
+import type { Logger } from '../../src/adapters/telemetry/logger.js';
 import { until } from '../support/until.js';
 
 describe('health board', () => {
@@ -43,7 +44,7 @@ describe('store monitor', () => {
   test('says down within a ping when the database stops answering (error or silence), and up again when it returns', async () => {
     let mode: 'up' | 'refuses' | 'hangs' = 'up';
     const logs: string[] = [];
-    const logger = { info: (_: object, msg: string) => logs.push(msg), error: (_: object, msg: string) => logs.push(msg), warn: () => undefined, debug: () => undefined } as never;
+    const logger: Logger = { info: (_, msg) => void logs.push(msg), error: (_, msg) => void logs.push(msg), warn: () => undefined, debug: () => undefined, child: () => logger };
     const monitor = new StoreMonitor({
       ping: () => (mode === 'up' ? Promise.resolve() : mode === 'refuses' ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432')) : new Promise(() => undefined)),
       intervalMs: 20,

@@ -73,7 +73,8 @@ interface LogLine {
 
 function captureLogger(lines: LogLine[]): Logger {
   const at = (level: LogLine['level']) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, message, fields });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,6 +476,7 @@ describe('logs, counters and the onRestart hook', () => {
         throw new Error('log sink down');
       },
       error: () => {},
+      child: () => logger,
     };
     const root = startSupervisor(
       { id: 'root', seed: 1, children: [{ id: 'a', start: tracked(log) }, { id: 'b', start: tracked(log) }] },

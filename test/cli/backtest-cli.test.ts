@@ -116,6 +116,19 @@ describe('btcbot backtest (built CLI)', () => {
       }
     });
 
+    test('LOG_LEVEL sets the level when --log-level is not given; the flag wins; a bad value is a usage error naming LOG_LEVEL', () => {
+      const args = ['backtest', '--config', EXAMPLE, '--json', '--candles', '200', '--log-format', 'json'];
+      const levels = (run: Run): number[] => run.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as { level: number }).level);
+      const debug = btcbot(args, undefined, { LOG_LEVEL: 'debug' });
+      reportOf(debug);
+      expect(levels(debug)).toContain(20); // debug lines (the default level of backtest is warn)
+      const flagWins = btcbot([...args, '--log-level', 'error'], undefined, { LOG_LEVEL: 'debug' });
+      reportOf(flagWins);
+      expect(levels(debug).length).toBeGreaterThan(levels(flagWins).length);
+      expect(levels(flagWins).every((level) => level >= 50)).toBe(true);
+      expectUserError(btcbot(args, undefined, { LOG_LEVEL: 'verbose' }), 'LOG_LEVEL must be debug, info, warn, error or silent, got "verbose"');
+    });
+
     test('the same run twice gives the same report (deterministic)', () => {
       const a = btcbot(['backtest', '--config', EXAMPLE, '--json', '--candles', '500', '--seed', '7']);
       const b = btcbot(['backtest', '--config', EXAMPLE, '--json', '--candles', '500', '--seed', '7']);

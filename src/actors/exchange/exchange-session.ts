@@ -20,6 +20,10 @@
 // Fills are delivered once each (by trade id), whichever way they came. The REST catch-up asks
 // from the newest fill REST has returned (its watermark); stream fills do not move the watermark,
 // so a fill the stream skipped before a later one is still found.
+//
+// Spans (docs/telemetry.md): each connection attempt is an `exchange.connect`; the streams going
+// down opens an `exchange.reconnect` (a trace of its own) that lasts until they are up again (or
+// failed, or the session stops), its attempts its children.
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { Fill } from '../../domain/trading.js';
 import {
@@ -30,7 +34,8 @@ import {
   type ConnectOutput,
 } from '../../machines/exchange-connection.machine.js';
 import { ExchangeError, type ExchangeEvent, type ExchangePort, type StreamingExchange, type Tick } from '../../adapters/exchange/port.js';
-import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { ATTR, defaultTracePort, type TracePort, type TraceSpan } from '../../adapters/telemetry/trace-port.js';
 import type { PartHealth } from '../supervision/health.js';
 
 export interface ExchangeSessionOptions {
@@ -57,6 +62,8 @@ export interface ExchangeSessionOptions {
   readonly now?: () => number;
   /** No price at all (stream or REST) for this long makes the session unhealthy on /health (ms, default 60,000). */
   readonly noPriceUnhealthyAfterMs?: number;
+  /** Where spans are recorded (default: the process's, defaultTracePort()). */
+  readonly tracer?: TracePort;
 }
 
 /** What /health and the logs say about the stream. */
@@ -78,6 +85,11 @@ const SEEN_LIMIT = 20_000;
 export class ExchangeSession implements ExchangePort {
   private readonly exchange: StreamingExchange;
   private readonly logger: Logger;
+  private readonly tracer: TracePort;
+  /** The exchange.reconnect span of the streams' outage under way. */
+  private outage: TraceSpan | undefined;
+  /** Connection attempts made during the outage under way. */
+  private outageAttempts = 0;
   private readonly now: () => number;
   private readonly pollIntervalMs: number;
   private readonly reconcileIntervalMs: number;
@@ -103,7 +115,8 @@ export class ExchangeSession implements ExchangePort {
 
   constructor(private readonly options: ExchangeSessionOptions) {
     this.exchange = options.exchange;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = moduleLogger(options.logger ?? silentLogger, 'exchange');
+    this.tracer = options.tracer ?? defaultTracePort();
     this.now = options.now ?? Date.now;
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 15_000;
@@ -113,7 +126,7 @@ export class ExchangeSession implements ExchangePort {
     // Without WebSocket watches (or without own streams where they are needed, or told so) the session polls REST only.
     if (options.streams === false || !ticker || (options.own && !own)) return;
     const logic = exchangeConnectionMachine.provide({
-      actors: { connect: fromPromise<ConnectOutput, ConnectInput>(() => this.connect()) },
+      actors: { connect: fromPromise<ConnectOutput, ConnectInput>(() => this.tracedConnect()) },
     });
     this.connection = createActor(logic, {
       input: {
@@ -158,6 +171,7 @@ export class ExchangeSession implements ExchangePort {
     this.generation++;
     this.connection?.send({ type: 'DISCONNECT' });
     this.connection?.stop();
+    this.endOutage('stopped');
     this.stopPolling();
     this.stopReconciling();
     await this.catchingUp;
@@ -285,6 +299,32 @@ export class ExchangeSession implements ExchangePort {
     for (const listener of this.tickListeners) listener(tick);
   }
 
+  /** One connection attempt, an exchange.connect span (the outage's child while the streams are down). */
+  private async tracedConnect(): Promise<ConnectOutput> {
+    if (!this.tracer.enabled) return this.connect();
+    const attempt = (this.connection?.getSnapshot().context.attempt ?? 0) + 1;
+    if (this.outage) this.outageAttempts++;
+    const span = this.tracer.start('exchange.connect', { [ATTR.exchange]: this.exchange.exchangeId, [ATTR.attempt]: attempt, [ATTR.reason]: this.outage ? 'reconnect' : 'start' }, this.outage ?? null);
+    try {
+      // Not made the active span: the watch and polling loops this attempt starts outlive it (their lines would carry its ids for ever).
+      const connected = await this.connect();
+      span.end();
+      return connected;
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+  }
+
+  /** Ends the outage's span: the streams are up again, failed, or the session stopped. */
+  private endOutage(outcome: 'connected' | 'failed' | 'stopped', error?: string | null): void {
+    const outage = this.outage;
+    if (outage === undefined) return;
+    this.outage = undefined;
+    outage.setAttributes({ [ATTR.outcome]: outcome, [ATTR.attempt]: this.outageAttempts });
+    outage.end(outcome === 'failed' ? (error ?? 'failed') : undefined);
+  }
+
   /** The connection machine's `connect` actor: see the header. */
   private async connect(): Promise<ConnectOutput> {
     const generation = ++this.generation;
@@ -367,6 +407,7 @@ export class ExchangeSession implements ExchangePort {
     this.lastState = state;
     const exchange = this.exchange.exchangeId;
     if (state === 'connected') {
+      this.endOutage('connected');
       this.stopPolling();
       this.startReconciling();
       this.logger.info({ exchange, symbols: this.options.symbols, own: this.options.own }, 'exchange streams up');
@@ -379,11 +420,16 @@ export class ExchangeSession implements ExchangePort {
       void this.exchange.closeStreams().catch(() => undefined);
     }
     this.startPolling();
+    if (previous === 'connected' && this.tracer.enabled) {
+      this.outageAttempts = 0;
+      this.outage = this.tracer.start('exchange.reconnect', { [ATTR.exchange]: exchange, 'btcbot.reconnect.cause': lastError ?? 'unknown' }, null);
+    }
     // Loud once when the streams go down; each failed retry after that is detail.
     if (state === 'reconnecting') {
       const log = previous === 'connected' ? this.logger.warn.bind(this.logger) : this.logger.debug.bind(this.logger);
       log({ exchange, reason: lastError, retryInMs: retryDelayMs }, previous === 'connected' ? `exchange streams down, polling REST every ${this.pollIntervalMs} ms` : 'exchange streams: reconnect failed, retrying');
     }
+    if (state === 'failed') this.endOutage('failed', lastError);
     if (state === 'failed') this.logger.error({ exchange, reason: lastError }, 'exchange streams failed (credentials refused?): polling REST only until retried');
   }
 

@@ -17,7 +17,7 @@ import type { AssetBalance, ExchangeEvent, ExchangeOrder, LimitOrderRequest, Mar
 import { ExchangeError } from '../../adapters/exchange/port.js';
 import type { PriceTarget } from '../../adapters/feed/price-feeds.js';
 import type { PaperAccountStore } from '../../adapters/store/port.js';
-import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { PartHealth } from '../../domain/health.js';
 import type { Fill } from '../../domain/trading.js';
@@ -82,7 +82,7 @@ export class PaperSession {
   private started = false;
 
   constructor(private readonly options: PaperSessionOptions) {
-    this.logger = options.logger ?? silentLogger;
+    this.logger = moduleLogger(options.logger ?? silentLogger, 'exchange');
     this.now = options.now ?? Date.now;
     this.symbols = [...new Set(options.grids.map((grid) => grid.symbol))];
   }

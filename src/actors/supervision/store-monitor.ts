@@ -6,7 +6,7 @@
 // whose intent cannot be stored waits (the order machine's recordBackoff), so nothing unrecorded
 // reaches the exchange whatever this watcher says. It only tells.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import type { PartHealth } from './health.js';
 import type { ChildRef } from './supervisor.js';
 
@@ -43,7 +43,7 @@ export class StoreMonitor implements ChildRef {
   constructor(private readonly options: StoreMonitorOptions) {
     this.intervalMs = options.intervalMs ?? 2_000;
     this.timeoutMs = options.timeoutMs ?? 3_000;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = moduleLogger(options.logger ?? silentLogger, 'store');
     this.now = options.now ?? Date.now;
     this.current = { state: 'checking', since: this.now(), lastError: null };
   }

@@ -15,7 +15,7 @@
 // fails towards its parent (its observers' `error`, a SupervisorGaveUpError), the root calls
 // `onGiveUp` (required by startSupervisor). Hooks that throw are logged, never rethrown.
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import type { RestartEvent, SupervisorStatus } from '../../domain/supervision.js';
 import { mulberry32 } from '../../machines/exchange-connection.machine.js';
 import {
@@ -136,7 +136,7 @@ export function startSupervisor(spec: SupervisorSpec, options: RootSupervisorOpt
   const runtime: SupervisorRuntime = {
     system: new SupervisionSystem(),
     clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger,
+    logger: moduleLogger(options.logger ?? silentLogger, 'supervisor'),
     onRestart: options.onRestart,
   };
   const seed = spec.seed ?? options.seed ?? (Math.random() * 2 ** 32) | 0;

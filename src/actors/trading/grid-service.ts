@@ -21,7 +21,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort, type MarketInfo, type Tick } from '../../adapters/exchange/port.js';
 import type { StorePort } from '../../adapters/store/port.js';
-import type { Logger } from '../../adapters/telemetry/logger.js';
+import { moduleLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import { ATTR, defaultTracePort, inSpan, type TracePort, type TraceSpan } from '../../adapters/telemetry/trace-port.js';
 import { ConfigError } from '../../config/config-error.js';
 import type { GridConfig } from '../../config/grid-config.js';
 import { planStart, reachedTrigger } from '../../machines/grid-math.js';
@@ -72,6 +73,8 @@ export interface GridServiceOptions {
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
   /** Told of the grid's fills, its price trigger and its entering ERROR. */
   readonly notifier?: Notifier;
+  /** Where spans are recorded (default: the process's, defaultTracePort()). */
+  readonly tracer?: TracePort;
 }
 
 /** A launched grid as the control API reads and drives it. */
@@ -110,9 +113,16 @@ export class GridService implements ChildRef {
   }
 
   start(): void {
-    this.launch().then(
-      () => this.resolveReady(),
+    // Every launch is a recovery (a new grid's too: start-up is the recovery path): one trace each.
+    const { config } = this.options;
+    const span = (this.options.tracer ?? defaultTracePort()).start('grid.recovery', { [ATTR.grid]: config.id, [ATTR.symbol]: config.symbol }, null);
+    span.run(() => this.launch(span)).then(
+      () => {
+        span.end();
+        this.resolveReady();
+      },
       (error: unknown) => {
+        span.end(error);
         this.rejectReady(error);
         this.fail(error);
       },
@@ -204,15 +214,20 @@ export class GridService implements ChildRef {
     this.runtime?.stop();
   }
 
-  private async launch(): Promise<void> {
-    const { config, session, store, logger, signal } = this.options;
+  private async launch(span: TraceSpan): Promise<void> {
+    const { config, session, store, signal } = this.options;
+    const logger = moduleLogger(this.options.logger, 'grid');
+    const tracer = this.options.tracer ?? defaultTracePort();
     const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${config.id}: ${what}`, logger, signal);
     // The saved state, the open orders and the first price are asked for at once (a restart's
     // time to trading is theirs added up otherwise); the checks on the first two come before the
     // wait for the price, so a refused start says so at once.
     const firstTick = session.firstTick(config.symbol, signal);
     firstTick.catch(() => undefined); // awaited below, unless the checks refuse the start first
-    const [saved, openOrders] = await Promise.all([savedGrid(config, store, logger), patiently('open orders', () => session.fetchOpenOrders(config.symbol))]);
+    const [saved, openOrders] = await inSpan(tracer, 'recovery.load', undefined, span, () =>
+      Promise.all([savedGrid(config, store, logger), patiently('open orders', () => session.fetchOpenOrders(config.symbol))]),
+    );
+    span.setAttributes({ [ATTR.recoveryKind]: saved === undefined ? 'new' : saved.rebuilt ? 'rebuilt' : 'saved', 'btcbot.recovery.replayed_events': saved?.replayedEvents ?? 0 });
     if (saved === undefined) refuseLeftoverOrders(config, openOrders);
     else if (saved.rebuilt) refuseDivergentRebuild(config, saved.restartOrders, openOrders);
     // A new grid starts at the first price; a recovered one reconciles without waiting for it.
@@ -230,6 +245,10 @@ export class GridService implements ChildRef {
       store,
       logger,
       journal: true,
+      logFills: true,
+      onFill: ({ side, price, amount, clientOrderId }) => this.options.notifier?.notify({ kind: 'fill', grid: config.id, side, price, amount, clientOrderId }),
+      tracer,
+      traceParent: span,
       ...(saved === undefined ? {} : { snapshot: saved.snapshot, restartOrders: saved.restartOrders, cancelOrders: saved.cancelOrders, recovery }),
       ...(this.options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: this.options.submitTimeoutMs }),
     });
@@ -254,14 +273,6 @@ export class GridService implements ChildRef {
       error: (error) => this.fail(error),
     });
     this.cleanups.push(() => crash.unsubscribe());
-    this.cleanups.push(
-      session.subscribe((event) => {
-        if (event.type !== 'fill' || event.fill.symbol !== config.symbol || !event.fill.clientOrderId.startsWith(`bb${config.id}_`)) return;
-        const { clientOrderId, side, price, amount, fee, takerOrMaker } = event.fill;
-        logger.info({ grid: config.id, clientOrderId, side, price, amount, fee, takerOrMaker }, `${side} filled at ${price}`);
-        this.options.notifier?.notify({ kind: 'fill', grid: config.id, side, price, amount, clientOrderId });
-      }),
-    );
     let triggerSent = false;
     this.cleanups.push(
       session.onTick((tick) => {
@@ -280,7 +291,8 @@ export class GridService implements ChildRef {
     if (saved !== undefined) {
       // A grid rebuilt from its journal is saved as this build's snapshot at once.
       if (saved.rebuilt) await saveGrid(config, runtime, store);
-      const report = await patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger)).finally(caughtUp);
+      const report = await inSpan(tracer, 'recovery.reconcile', undefined, span, () => patiently('reconcile', () => reconcileWithExchange(config, runtime, store, session, openOrders, logger))).finally(caughtUp);
+      span.setAttributes({ 'btcbot.recovery.orders': report.orders, 'btcbot.recovery.caught_up_fills': report.caughtUpFills, 'btcbot.recovery.unknown_orders': report.unknownOrders.length });
       this.recovering = false;
       const ms = Math.round(performance.now() - recoveryStarted);
       logger.info({ grid: config.id, state: runtime.actor.getSnapshot().value, replayedEvents: saved.replayedEvents, ...report, ms }, 'grid recovered: reconciled with the exchange, trading');

@@ -26,7 +26,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketInfo } from '../../adapters/exchange/port.js';
 import type { StorePort } from '../../adapters/store/port.js';
-import type { Logger } from '../../adapters/telemetry/logger.js';
+import { moduleLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import type { TracePort } from '../../adapters/telemetry/trace-port.js';
 import type { GridConfig } from '../../config/grid-config.js';
 import type { BackoffOptions } from '../../machines/exchange-connection.machine.js';
 import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../../machines/supervisor.machine.js';
@@ -89,6 +90,8 @@ export interface LiveTradingOptions {
    * undefined when the run stops (before the orders are cancelled): commands are refused from then on.
    */
   readonly onControl?: (control: GridControl | undefined) => void;
+  /** Where the grids record their spans (default: the process's, defaultTracePort()). */
+  readonly tracer?: TracePort;
 }
 
 const CANCEL_ON_STOP_MS = 4_000;
@@ -106,6 +109,8 @@ interface Incarnations {
 /** Starts the actor tree, runs until `signal` aborts, stops it (orders stay resting, or are cancelled) and reports. */
 export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<string, LiveGridReport>> {
   const { logger, signal } = options;
+  const gridLog = moduleLogger(logger, 'grid');
+  const treeLog = moduleLogger(logger, 'supervisor');
   // Signalled while the process was starting: nothing starts (no intent after the signal).
   if (signal.aborted) return new Map();
   const configs: GridConfig[] = [];
@@ -138,7 +143,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
             id: config.id,
             systemId: `grid:${config.id}`,
             start: ({ restarts }) => {
-              if (restarts > 0) logger.warn({ grid: config.id, restarts }, 'restarting the grid from its saved state');
+              if (restarts > 0) treeLog.warn({ grid: config.id, restarts }, 'restarting the grid from its saved state');
               const service = new GridService({ ...options, config, session: now.session! });
               now.grids.set(config.id, service);
               return service;
@@ -152,7 +157,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       ...(options.onRestart === undefined ? {} : { onRestart: options.onRestart }),
       onGiveUp: (reason) => {
         gaveUp = reason;
-        logger.error({ reason }, 'supervision gave up: every grid is in ERROR, its orders stay resting on the exchange; /health reports unhealthy. Look at the errors above, then restart btcbot');
+        treeLog.error({ reason }, 'supervision gave up: every grid is in ERROR, its orders stay resting on the exchange; /health reports unhealthy. Look at the errors above, then restart btcbot');
         options.notifier?.notify({ kind: 'supervisorGaveUp', supervisor: reason.supervisor, reason: reason.message });
         options.onGiveUp?.(reason);
       },
@@ -176,7 +181,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
         const report = service.report();
         if (report === undefined) continue;
         const { openOrders, ...figures } = report;
-        logger.info({ grid, ...figures, openOrders: Object.keys(openOrders).length, stream: stream?.state, streamError: stream?.lastError, store: now.store?.status().state, supervision: gaveUp ? 'gave up' : 'ok' }, 'grid status');
+        gridLog.info({ grid, ...figures, openOrders: Object.keys(openOrders).length, stream: stream?.state, streamError: stream?.lastError, store: now.store?.status().state, supervision: gaveUp ? 'gave up' : 'ok' }, 'grid status');
       }
     };
     const statusTimer = setInterval(logStatus, options.statusIntervalMs ?? 60_000);
@@ -191,7 +196,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       const deadline = Date.now() + CANCEL_ON_STOP_MS;
       for (const [grid, service] of now.grids) {
         const done = await service.cancelOrders(Math.max(0, deadline - Date.now()));
-        logger.info({ grid, done }, done ? 'orders cancelled on stop' : 'not every order could be cancelled in time: the rest stays resting');
+        gridLog.info({ grid, done }, done ? 'orders cancelled on stop' : 'not every order could be cancelled in time: the rest stays resting');
       }
     }
     const reports = new Map<string, LiveGridReport>();

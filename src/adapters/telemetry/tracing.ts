@@ -1,5 +1,9 @@
-// Tracing: spans of supervision events, exported over OTLP/HTTP (JSON) to Tempo or any OpenTelemetry
-// collector when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.
+// Tracing: btcbot's spans (the decision chain of each fill, each start's placement, recoveries,
+// exchange reconnects: trace-port.ts and the actors; supervisor restarts and give-ups: here),
+// exported over OTLP/HTTP (JSON) to Tempo or any OpenTelemetry collector when
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Exporting, it makes
+// the OTLP-backed trace port the process's default (defaultTracePort()); shutdown puts the no-op
+// one back.
 //
 // Without an endpoint nothing is loaded but @opentelemetry/api, whose default tracer is a no-op: the
 // OpenTelemetry SDK (@opentelemetry/sdk-node, ~0.4-0.6 s and ~2,300 modules to import) is imported
@@ -14,6 +18,7 @@ import { context, diag, DiagLogLevel, propagation, SpanStatusCode, trace, type A
 import type { NodeSDK } from '@opentelemetry/sdk-node';
 import type { GiveUpReason, RestartEvent } from '../../domain/supervision.js';
 import { silentLogger, type Logger } from './logger.js';
+import { noopTracePort, otelTracePort, setDefaultTracePort, type TracePort } from './trace-port.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,6 +47,8 @@ export interface Tracing {
   readonly enabled: boolean;
   /** The traces URL spans are sent to, without credentials or query; null when disabled. */
   readonly endpoint: string | null;
+  /** The port the actors start their spans through (the no-op one when disabled); also the process's default while tracing runs. */
+  readonly port: TracePort;
   /** Records one span; never throws. */
   record(span: SpanRecord): void;
   /** A `supervisor.restart` span covering the backoff waited before the restart. */
@@ -220,6 +227,7 @@ function tracingOn(tracer: () => Tracer, endpoint: string | null, shutdown: Trac
   return {
     enabled: endpoint !== null,
     endpoint,
+    port: endpoint === null ? noopTracePort : otelTracePort(tracer()),
     record,
     traceRestart: (event) => record(restartSpan(event)),
     traceGiveUp: (reason) => record(giveUpSpan(reason)),
@@ -316,6 +324,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
       if (result === 'timedOut') logger.warn({ endpoint, capMs: cap }, 'telemetry flush timed out; unsent spans dropped');
       // Undo the SDK's global registrations (a later startTracing in this process can register
       // again); what the exporter still reports after this is dropped.
+      setDefaultTracePort(noopTracePort);
       trace.disable();
       context.disable();
       propagation.disable();
@@ -324,5 +333,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     })();
     return closing;
   };
-  return tracingOn(() => trace.getTracer(TRACER_NAME), endpoint, shutdown);
+  const tracing = tracingOn(() => trace.getTracer(TRACER_NAME), endpoint, shutdown);
+  setDefaultTracePort(tracing.port);
+  return tracing;
 }

@@ -89,5 +89,6 @@ export interface LogLine {
 export function recordingLogger(): Logger & { readonly lines: LogLine[]; text(): string } {
   const lines: LogLine[] = [];
   const at = (level: LogLine['level']) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), text: () => JSON.stringify(lines) };
+  const logger = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), text: () => JSON.stringify(lines), child: () => logger };
+  return logger;
 }

@@ -11,6 +11,10 @@ export interface Received {
 
 export interface OtlpSpan {
   readonly name: string;
+  readonly traceId?: string;
+  readonly spanId?: string;
+  readonly parentSpanId?: string;
+  readonly links?: readonly { traceId: string; spanId: string }[];
   readonly startTimeUnixNano: string;
   readonly endTimeUnixNano: string;
   readonly attributes: readonly { key: string; value: Record<string, unknown> }[];

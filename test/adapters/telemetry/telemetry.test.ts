@@ -5,6 +5,7 @@ import { createMetrics } from '../../../src/adapters/telemetry/metrics.js';
 import { combineTelemetry, startTelemetry } from '../../../src/adapters/telemetry/telemetry.js';
 import type { SpanRecord, Tracing } from '../../../src/adapters/telemetry/tracing.js';
 import { restartSpan } from '../../../src/adapters/telemetry/tracing.js';
+import { noopTracePort } from '../../../src/adapters/telemetry/trace-port.js';
 import type { GiveUpReason } from '../../../src/machines/supervisor.machine.js';
 
 const event: RestartEvent = { supervisor: 'root', systemId: 'feed', child: 'feed', cause: 'feed', at: 0, restarts: 1, delayMs: 900, error: 'stale' };
@@ -28,6 +29,7 @@ function fakeTracing(spans: SpanRecord[], fail = false): Tracing {
   return {
     enabled: true,
     endpoint: 'http://collector/v1/traces',
+    port: noopTracePort,
     record,
     traceRestart: (e) => record(restartSpan(e)),
     traceGiveUp: () => record({ name: 'supervisor.give_up', attributes: {} }),
@@ -51,7 +53,7 @@ describe('telemetry', () => {
 
   it('still counts when tracing throws, and never throws itself', async () => {
     const warnings: string[] = [];
-    const logger: Logger = { debug: () => {}, info: () => {}, warn: (_, m) => void warnings.push(m), error: () => {} };
+    const logger: Logger = { debug: () => {}, info: () => {}, warn: (_, m) => void warnings.push(m), error: () => {}, child: () => logger };
     const telemetry = combineTelemetry(createMetrics({ defaultMetrics: false }), fakeTracing([], true), logger);
     expect(() => telemetry.onRestart(event)).not.toThrow();
     expect(() => telemetry.onGiveUp(reason)).not.toThrow();

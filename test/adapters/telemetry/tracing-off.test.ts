@@ -13,7 +13,7 @@ describe('tracing without an OTLP endpoint', () => {
   it('does not load the SDK, records nothing, and shuts down at once', async () => {
     const lines: string[] = [];
     const at = (level: string) => (_: Record<string, unknown>, message: string) => void lines.push(`${level}: ${message}`);
-    const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
     expect(sdkLoaded()).toBe(false);
 
     const started = performance.now();

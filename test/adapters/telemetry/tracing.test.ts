@@ -23,7 +23,8 @@ interface Line {
 }
 function capture(lines: Line[]): Logger {
   const at = (level: string) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, message, fields });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
 }
 
 const cleanup: (() => Promise<unknown>)[] = [];
