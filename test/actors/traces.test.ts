@@ -161,8 +161,8 @@ describe('spans of a launch', () => {
     const first = launch();
     await first.ready;
     await until(() => exchange.openOrderCount.buy === 2 && exchange.openOrderCount.sell === 2 && named('order.place').filter((s) => s.attributes['btcbot.outcome'] === 'open').length === 4, 'the grid to rest');
-    await first.settled();
     first.stop();
+    await first.settled(); // its last snapshot saved
     const [recovery] = named('grid.recovery');
     expect(recovery!.attributes).toMatchObject({ 'btcbot.grid': 'tr', 'btcbot.recovery.kind': 'new' });
     expect(namesOf(childrenOf(recovery!))).toEqual(['grid.start', 'recovery.load']);

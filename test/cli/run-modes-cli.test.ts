@@ -282,14 +282,24 @@ describe('btcbot run in demo mode against the simulator', () => {
 
   test('trades a paper grid on the live ticker, never places a real order, and exits 0 on SIGTERM', async () => {
     const sim = await startExchangeSim(['--port', '0', '--price', '50000']);
-    const bot = spawnCli(['run', '--config', gridFile('demo.yaml', 'demo1')], { ...NO_EXCHANGE_ENV, TRADING_MODE: 'demo', EXCHANGE_URL: sim.url, DATA_DIR: tmp.path('data-demo') });
+    const token = 'demo-token-0123456789';
+    const bot = spawnCli(['run', '--config', gridFile('demo.yaml', 'demo1')], { ...NO_EXCHANGE_ENV, TRADING_MODE: 'demo', EXCHANGE_URL: sim.url, DATA_DIR: tmp.path('data-demo'), API_TOKEN: token });
+    const { url } = (await bot.waitFor((line) => line.msg.startsWith('serving '), 'serving')) as LogLine & { url: string };
     expect(await bot.waitFor(message('demo mode: live prices from the exchange, orders matched by the paper exchange (its account kept in the database)'), 'the demo banner')).toMatchObject({ exchange: 'bingx', url: sim.url });
     expect(await bot.waitFor(message('grid started on the exchange'), 'grid started on the exchange')).toMatchObject({ grid: 'demo1', price: 50_000 });
+    // The grid rests on the paper exchange (the control API says so): two buys, two sells.
+    const restingOrders = async (): Promise<number> => {
+      const answer = await fetch(`${url}/api/v1/grids/demo1`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await answer.json()) as { stats?: { openOrders: number } | null }).stats?.openOrders ?? 0;
+    };
+    await until(async () => (await restingOrders()) === 4, 'the grid resting on the paper exchange', 10_000);
 
     // Down through 49000 on the simulator's ticker: the paper buy fills, at its own price.
     await sim.post('/__sim/step?target=48500');
     const filled = await bot.waitFor(message('buy filled at 49000'), 'the buy filled');
     expect(filled).toMatchObject({ grid: 'demo1', side: 'buy', price: 49_000, takerOrMaker: 'maker' });
+    // The walk goes on to the ticker's price once the grid has answered the fill (50 ms without a request).
+    await new Promise((resolve) => setTimeout(resolve, 500));
     // Demo mode never reaches the exchange's order book.
     expect(await sim.get<SimOrder[]>('/__sim/orders')).toEqual([]);
     expect(await sim.get<unknown[]>('/__sim/fills')).toEqual([]);

@@ -129,6 +129,8 @@ async function simulateOnFakeDate(scenario: CrashScenario, crashes: readonly Bou
         logger,
         signal: new AbortController().signal,
         onStarted: (_, runtime) => (incarnation.runtime = runtime),
+        // A save at each change, as the boundaries are counted: a delayed save would make them depend on timing (the kill tests run the default).
+        snapshotDelayMs: 0,
       }),
     };
     incarnation.service.ready.catch((error: unknown) => (incarnation.refused = String(error)));

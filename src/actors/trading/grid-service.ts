@@ -75,6 +75,8 @@ export interface GridServiceOptions {
   readonly notifier?: Notifier;
   /** Where spans are recorded (default: the process's, defaultTracePort()). */
   readonly tracer?: TracePort;
+  /** How long a snapshot save waits, gathering the changes after the first (ms, default 100; 0 saves at each change: the crash simulation's fixed boundaries). */
+  readonly snapshotDelayMs?: number;
 }
 
 /** A launched grid as the control API reads and drives it. */
@@ -286,7 +288,7 @@ export class GridService implements ChildRef {
         runtime.send({ type: 'PRICE_TRIGGER', trigger });
       }),
     );
-    this.saving = persistChanges(config, runtime, store, logger);
+    this.saving = persistChanges(config, runtime, store, logger, this.options.snapshotDelayMs ?? SNAPSHOT_DELAY_MS);
     this.cleanups.push(() => this.saving?.stop());
     if (saved !== undefined) {
       // A grid rebuilt from its journal is saved as this build's snapshot at once.
@@ -346,10 +348,19 @@ async function saveGrid(config: GridConfig, runtime: GridRuntime, store: StorePo
  * snapshot wins; changes meanwhile are folded into the next save). The snapshot is for a fast
  * resume: the exchange and the stored intents and fills stay the truth.
  */
-function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger): SnapshotSaving {
+function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePort, logger: Logger, delayMs: number): SnapshotSaving {
   let saving: Promise<void> | undefined;
   let again = false;
+  let soon: NodeJS.Timeout | undefined;
+  // A save waits SNAPSHOT_DELAY_MS and covers every change meanwhile: it is a large write, and on
+  // the embedded database's one connection it would hold up the fill -> intent -> order path it
+  // follows. Nothing is at risk meanwhile: the journal has every event (a restart replays them).
   const save = (): void => {
+    if (delayMs === 0) saveNow();
+    else if (soon === undefined) soon = setTimeout(saveNow, delayMs);
+  };
+  const saveNow = (): void => {
+    soon = undefined;
     if (saving) {
       again = true;
       return;
@@ -374,10 +385,18 @@ function persistChanges(config: GridConfig, runtime: GridRuntime, store: StorePo
     stop: () => {
       subscription.unsubscribe();
       stopOrders();
+      // The last change is saved still (a stopped runtime persists its state at the stop).
+      if (soon !== undefined) {
+        clearTimeout(soon);
+        saveNow();
+      }
     },
     idle: async () => void (await saving),
   };
 }
+
+/** How long a snapshot save waits after a change, gathering the changes that follow it. */
+const SNAPSHOT_DELAY_MS = 100;
 
 interface SnapshotSaving {
   stop(): void;
