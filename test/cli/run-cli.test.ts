@@ -1,7 +1,7 @@
 // `btcbot run` end to end: paper mode on generated candles as a real process, stopped by SIGTERM
 // (what Docker and Watchtower send), plus its configuration errors.
 import { spawn } from 'node:child_process';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { btcbot, ensureBuilt, expectUserError, MAIN, ROOT } from './cli-harness.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { startReceiver } from '../adapters/notify/receiver.js';
@@ -25,9 +25,18 @@ interface LogLine {
 }
 
 /** Starts `btcbot run`, collecting its JSON log lines; resolves when it exits. */
+/** Every run still going at the end of a test is killed: a failed test must not leave a bot behind. */
+const running = new Set<ReturnType<typeof spawn>>();
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 function startRun(file: string, env: NodeJS.ProcessEnv = {}) {
   // Each run has its own database (the paper account and the grid's books), beside its config file.
   const child = spawn(process.execPath, [MAIN, 'run', '--config', file], { cwd: ROOT, env: { ...process.env, HTTP_PORT: '0', DATA_DIR: `${file}.data`, ...env } });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const lines: LogLine[] = [];
   let buffer = '';
   child.stderr.on('data', (chunk: Buffer) => {
