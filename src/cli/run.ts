@@ -8,11 +8,15 @@
 // still not done after 7.5 s exits 1 with a warning: what was cut short is recovered at the next
 // start, as after a crash.
 import { HealthBoard } from '../actors/supervision/health.js';
+import type { LiveTradingOptions } from '../actors/trading/live-trading.js';
 import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
 import type { Logger } from '../adapters/telemetry/logger.js';
+import { createMetrics } from '../adapters/telemetry/metrics.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
+import { exchangeCredentials } from '../config/exchange-credentials.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
+import { buildVersion } from '../config/version.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 import { runTradingMode } from './trading-modes.js';
@@ -25,8 +29,10 @@ const help = `usage: btcbot run --config FILE [options]
   --log-format F    json (default, for Loki) or text
 
 Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:8080):
-  GET /health       every actor's state; 200 when all are healthy, else 503
-  GET /metrics      Prometheus metrics (restarts, actor states, process)
+  GET /health       status, version, components (database, websocket, exchange_api), the grids,
+                    every actor's state; 200 when all are healthy, else 503
+  GET /metrics      Prometheus metrics (trades, positions, pnl, orders, exchange latency, actor
+                    states, restarts, process); docs/telemetry.md lists them
 Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (Grafana Tempo).
 
 Modes (TRADING_MODE overrides the file's mode):
@@ -41,7 +47,8 @@ Live mode (and demo on a sandbox) writes every order ahead to the database and r
 crash at its next start: DATABASE_URL (postgres://...), else an embedded database in
 database.dataDir (env DATA_DIR, default ./data).
 
-Environment: TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
+Environment: ENVIRONMENT (dev, stage, prod: a label on /health and the metrics), GIT_SHA or
+BUILD_SHA (the build's commit, in /health's version), TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
 EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR.
 `;
@@ -61,8 +68,10 @@ export async function run(args: string[]): Promise<number> {
 
   const config = await loadServiceConfig(values.config);
 
-  const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger });
-  const health = new HealthBoard();
+  const metrics = createMetrics({ environment: config.environment });
+  const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger, metrics });
+  const health = new HealthBoard({ version: buildVersion(process.env), environment: config.environment, trading_mode: config.mode });
+  modeComponents(config, health);
   let http: HttpServer | undefined;
 
   const stop = new AbortController();
@@ -82,16 +91,17 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    http = await serveEndpoints(config, health, telemetry, logger);
+    http = await serveEndpoints(config, health, telemetry, logger, secretsOf(process.env));
     logger.info({ mode: config.mode, grids: config.grids.map((g) => g.id), ...(config.mode === 'paper' ? { speed: config.feed.speed } : { exchange: config.exchange.id }) }, 'btcbot running');
-    const reports = await runTradingMode({
-      config,
-      logger,
-      signal: stop.signal,
-      env: process.env,
-      health,
-      supervision: { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root) },
-    });
+    // runTradingMode spreads these into runLiveTrading: the supervision hooks, and the metrics as
+    // the observer of the grids' figures, trades, reconnects and store writes.
+    const supervision: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'observe'> = {
+      onRestart: telemetry.onRestart,
+      onGiveUp: telemetry.onGiveUp,
+      trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root),
+      observe: telemetry.metrics,
+    };
+    const reports = await runTradingMode({ config, logger, signal: stop.signal, env: process.env, health, supervision });
     for (const [grid, report] of reports) logger.info({ grid, report }, 'grid report');
     return 0;
   } finally {
@@ -105,12 +115,58 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** Serves /health and /metrics when http.enabled; logs where. */
-async function serveEndpoints(config: ServiceConfig, health: HealthBoard, telemetry: Telemetry, logger: Logger): Promise<HttpServer | undefined> {
+async function serveEndpoints(config: ServiceConfig, health: HealthBoard, telemetry: Telemetry, logger: Logger, secrets: readonly string[]): Promise<HttpServer | undefined> {
   if (!config.http.enabled) return undefined;
-  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics });
+  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics, secrets });
   const server = await startHttpServer(app, config.http.host, config.http.port);
   logger.info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
   return server;
+}
+
+/**
+ * /health's components a mode has none of: paper mode has no store and no exchange (disabled,
+ * healthy). Live mode (and demo on a sandbox) registers all three itself (live-trading.ts).
+ * Demo mode reports its price session as the part `exchange` (trading-modes.ts): until it runs on
+ * the supervised runtime, its websocket and exchange_api are read from that part (no latency).
+ */
+function modeComponents(config: ServiceConfig, board: HealthBoard): void {
+  if (config.mode === 'paper') {
+    board.disableComponent('database');
+    board.disableComponent('websocket');
+    board.disableComponent('exchange_api');
+  } else if (config.mode === 'demo' && !config.exchange.sandbox) {
+    board.disableComponent('database');
+    board.registerComponent('websocket', () => {
+      const part = board.part('exchange');
+      if (part === undefined) return { status: 'unhealthy', connected: false, reason: 'the exchange session is not started yet' };
+      return { status: part.healthy ? 'healthy' : 'unhealthy', connected: part.state === 'connected', ...(part.reason === undefined ? {} : { reason: part.reason }) };
+    });
+    board.registerComponent('exchange_api', () => {
+      const part = board.part('exchange');
+      if (part === undefined) return { status: 'unhealthy', latency_ms: null, reason: 'the exchange session is not started yet' };
+      return { status: part.healthy ? 'healthy' : 'unhealthy', latency_ms: null, ...(part.reason === undefined ? {} : { reason: part.reason }) };
+    });
+  }
+}
+
+/** Values that must never appear on /health: the API keys, the database password. */
+function secretsOf(env: NodeJS.ProcessEnv): string[] {
+  const secrets: string[] = [];
+  try {
+    const credentials = exchangeCredentials(env);
+    if (credentials !== undefined) secrets.push(credentials.apiKey, credentials.secret);
+  } catch {
+    // a credentials error is the trading mode's to report
+  }
+  try {
+    if (env.DATABASE_URL) {
+      const password = decodeURIComponent(new URL(env.DATABASE_URL).password);
+      if (password !== '') secrets.push(password, env.DATABASE_URL);
+    }
+  } catch {
+    // not a URL: the store reports it
+  }
+  return secrets;
 }
 
 /** A shutdown still under way this long after the first signal is cut short (Docker kills at 10 s). */

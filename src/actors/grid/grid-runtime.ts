@@ -62,6 +62,8 @@ export interface GridRuntimeOptions {
   readonly cancelOrders?: readonly string[];
   /** A recovery's batch answers for the look-ups of orders started over from their intents. */
   readonly recovery?: RecoveryListing;
+  /** Told of each new fill of the grid's orders once it is stored (a fill stored before, by this run or an earlier one, is not told again). */
+  readonly onFill?: (fill: Fill) => void;
 }
 
 /**
@@ -278,6 +280,13 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
    */
   const deliverFill = async (fill: Fill): Promise<boolean> => {
     if (!(await storeFillPatiently(fill))) return false;
+    if (options.onFill !== undefined && fill.clientOrderId.startsWith(`bb${config.id}_`)) {
+      try {
+        options.onFill(fill);
+      } catch {
+        // an observer (metrics) never stops a fill
+      }
+    }
     const order = orders.get(fill.clientOrderId);
     if (order) order.send({ type: 'FILL', fill });
     else logger.warn({ grid: config.id, clientOrderId: fill.clientOrderId, tradeId: fill.tradeId }, 'fill for an order this grid does not track');

@@ -23,7 +23,9 @@ import { type AssetBalance, ExchangeError, type ExchangeOrder, type ExchangePort
 import type { StorePort } from '../../adapters/store/port.js';
 import type { Logger } from '../../adapters/telemetry/logger.js';
 import { ConfigError } from '../../config/config-error.js';
+import type { GridFigures, TradingObservers } from '../../domain/figures.js';
 import type { GridConfig } from '../../config/grid-config.js';
+import { gridFigures, unknownFigures } from '../../machines/grid-figures.js';
 import { planStart, reachedTrigger } from '../../machines/grid-math.js';
 import { GRID_MACHINE_VERSION } from '../../machines/grid.machine.js';
 import type { SessionStatus } from '../exchange/exchange-session.js';
@@ -69,6 +71,8 @@ export interface GridServiceOptions {
   readonly startRuntime?: typeof startGridRuntime;
   /** Told of the runtime once the grid trades. */
   readonly onStarted?: (grid: GridConfig, runtime: GridRuntime) => void;
+  /** Told of each new fill of the grid's orders (btcbot_trades_total). */
+  readonly observe?: Pick<TradingObservers, 'recordTrade'>;
 }
 
 type Observer = { error?: (error: unknown) => void; complete?: () => void };
@@ -160,6 +164,15 @@ export class GridService implements ChildRef {
     return { healthy: true, state, detail };
   }
 
+  /** The grid's figures from its books (/health's grids, the metrics); none while it recovers (RECOVERING), as health() says. */
+  figures(): GridFigures {
+    const { config } = this.options;
+    const runtime = this.runtime;
+    if (this.failed || runtime === undefined || this.recovering) return unknownFigures(config.id, config.symbol, 'RECOVERING');
+    const { value, context } = runtime.actor.getSnapshot();
+    return gridFigures(config.id, lifecycleState(value), context, this.lastPrice);
+  }
+
   /** Resolves when the grid's last writes are done: its snapshot save and its journal entries (after stop: the exit loses nothing then). */
   async settled(): Promise<void> {
     await Promise.all([this.saving?.idle(), this.runtime?.journalFlushed()]);
@@ -185,6 +198,7 @@ export class GridService implements ChildRef {
 
   private async launch(): Promise<void> {
     const { config, session, store, logger, signal } = this.options;
+    const recordTrade = this.options.observe?.recordTrade?.bind(this.options.observe);
     const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${config.id}: ${what}`, logger, signal);
     // The saved state, the open orders and the first price are asked for at once (a restart's
     // time to trading is theirs added up otherwise); the checks on the first two come before the
@@ -209,6 +223,7 @@ export class GridService implements ChildRef {
       store,
       logger,
       journal: true,
+      ...(recordTrade === undefined ? {} : { onFill: (fill: { side: 'buy' | 'sell' }) => recordTrade(config.id, fill.side) }),
       ...(saved === undefined ? {} : { snapshot: saved.snapshot, restartOrders: saved.restartOrders, cancelOrders: saved.cancelOrders, recovery }),
       ...(this.options.submitTimeoutMs === undefined ? {} : { submitTimeoutMs: this.options.submitTimeoutMs }),
     });
