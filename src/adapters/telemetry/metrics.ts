@@ -280,6 +280,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       storeWrites.observe({ operation }, seconds);
     },
     observeRequest: (exchange, call) => (result) => apiLatency.observe({ exchange, call }, result.seconds),
-    render: () => registry.metrics(),
+    render: () => {
+      scraped = undefined; // a scrape reads the grids afresh (once, for every gauge)
+      return registry.metrics();
+    },
   };
 }
