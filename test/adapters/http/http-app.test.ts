@@ -108,6 +108,57 @@ describe('HTTP endpoints', () => {
     expect(await missing.json()).toEqual({ error: 'no such endpoint: GET /healthz (there are GET /health and GET /metrics)' });
   });
 
+  test('/metrics shares renderings: concurrent scrapes one, then one a second, the previous served while the next renders', async () => {
+    let now = 0;
+    let renders = 0;
+    let release: Array<() => void> = [];
+    let failNext = false;
+    const metrics = {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      render: () =>
+        new Promise<string>((resolve, reject) => {
+          const n = ++renders;
+          release.push(() => (failNext ? ((failNext = false), reject(new Error('registry broken'))) : resolve(`btcbot_render ${n}\n`)));
+        }),
+    };
+    const app = createHttpApp({ health: () => new HealthBoard().report(), metrics, metricsOptions: { now: () => now } });
+    const scrape = async () => {
+      const response = await app.request('/metrics');
+      return `${response.status} ${await response.text()}`;
+    };
+    const settle = () => {
+      for (const done of release.splice(0)) done();
+    };
+    // The first scrapes wait for the first rendering, all of them the same one.
+    const first = [scrape(), scrape(), scrape()];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    settle();
+    expect(await Promise.all(first)).toEqual(Array(3).fill('200 btcbot_render 1\n'));
+    now += 999;
+    expect(await scrape()).toBe('200 btcbot_render 1\n'); // still fresh: no rendering
+    expect(renders).toBe(1);
+    // A second later: the scrape starts the next rendering and gets the previous text at once.
+    now += 1;
+    expect(await scrape()).toBe('200 btcbot_render 1\n');
+    expect(renders).toBe(2);
+    expect(await scrape()).toBe('200 btcbot_render 1\n'); // the rendering under way is not started twice
+    expect(renders).toBe(2);
+    settle();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await scrape()).toBe('200 btcbot_render 2\n');
+    // Older than 5 s: a scrape waits for the new rendering; a failed one is a 500 and the next scrape renders again.
+    now += 5_000;
+    failNext = true;
+    const failing = scrape();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    settle();
+    expect(await failing).toBe('500 {"error":"internal error: registry broken"}');
+    const retried = scrape();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    settle();
+    expect(await retried).toBe('200 btcbot_render 4\n');
+  });
+
   test('a port in use is a ConfigError that says what to set', async () => {
     const first = await serve(new HealthBoard());
     const app = createHttpApp({ health: () => new HealthBoard().report(), metrics: { contentType: 'text/plain', render: async () => '' } });
