@@ -111,7 +111,7 @@ describe('HTTP endpoints', () => {
   test('/metrics shares renderings: concurrent scrapes one, then one a second, the previous served while the next renders', async () => {
     let now = 0;
     let renders = 0;
-    let release: Array<() => void> = [];
+    const release: Array<() => void> = [];
     let failNext = false;
     const metrics = {
       contentType: 'text/plain; version=0.0.4; charset=utf-8',
