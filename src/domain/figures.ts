@@ -33,6 +33,17 @@ export interface GridFigures {
 /** A recorder of how long something took: a call's or a write's name and its duration. */
 export type DurationObserver = (name: string, seconds: number) => void;
 
+/** How an exchange REST call ended: its duration and, when it failed, the exchange port's error kind (retryable, rejected, notFound, auth, unknown). */
+export interface RequestResult {
+  readonly exchange: string;
+  readonly call: string;
+  readonly seconds: number;
+  readonly error?: string;
+}
+
+/** Told when an exchange REST call begins; returns what is told when it ends (once). See timedRequests. */
+export type RequestObserver = (exchange: string, call: string) => (result: RequestResult) => void;
+
 /** What a trading mode tells its observers (the metrics implement it all; every hook is optional). */
 export interface TradingObservers {
   /** Reads the running grids' figures at each scrape until the returned function is called. */
@@ -43,4 +54,6 @@ export interface TradingObservers {
   recordReconnect?(exchange: string): void;
   /** One store write (its operation) and how long it took. */
   observeStoreWrite?: DurationObserver;
+  /** Each exchange REST call: for whoever makes the exchange adapter, to pass to timedRequests. */
+  observeRequest?: RequestObserver;
 }

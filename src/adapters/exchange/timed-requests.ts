@@ -14,24 +14,16 @@
 //   const requests = new RecentRequests();
 //   const exchange = timedRequests(await CcxtExchange.create(...), metrics.observeRequest, requests.observe);
 //   board.registerComponent('exchange_api', () => requests.health());
+import type { RequestObserver, RequestResult } from '../../domain/figures.js';
 import type { ExchangeApiHealth } from '../../domain/health.js';
 import { ExchangeError, type ExchangeErrorKind, type ExchangeRequests } from './port.js';
+
+export type { RequestObserver, RequestResult } from '../../domain/figures.js';
 
 /** The request methods that are timed: each is one REST call (loadMarket only the first time: then ccxt's cache answers). */
 export const TIMED_CALLS = ['loadMarket', 'createLimitOrder', 'createMarketOrder', 'cancelOrder', 'fetchOrderByClientId', 'fetchOpenOrders', 'fetchFills', 'fetchBalance', 'fetchTick'] as const;
 
 export type TimedCall = (typeof TIMED_CALLS)[number];
-
-/** How a call ended: its duration and, when it failed, the port's error kind (`unknown` for anything else thrown). */
-export interface RequestResult {
-  readonly exchange: string;
-  readonly call: string;
-  readonly seconds: number;
-  readonly error?: ExchangeErrorKind;
-}
-
-/** Told when a call begins; returns what is told when it ends (once). */
-export type RequestObserver = (exchange: string, call: string) => (result: RequestResult) => void;
 
 /** `exchange` with its REST calls timed; every observer is told of each call. An observer that throws is ignored. */
 export function timedRequests<T extends ExchangeRequests & { readonly exchangeId?: string }>(exchange: T, ...observers: readonly RequestObserver[]): T {
@@ -57,6 +49,7 @@ function timeCall(target: { readonly exchangeId?: string }, call: string, method
     const exchange = target.exchangeId ?? 'unknown';
     const ends = observers.map((observe) => quietly(() => observe(exchange, call)));
     const started = performance.now();
+    // A failure's kind: the port's error kind, `unknown` for anything else thrown.
     const end = (error?: ExchangeErrorKind): void => {
       const result: RequestResult = { exchange, call, seconds: (performance.now() - started) / 1000, ...(error === undefined ? {} : { error }) };
       for (const ended of ends) if (ended !== undefined) quietly(() => ended(result));
@@ -92,7 +85,7 @@ export interface RecentRequestsOptions {
 }
 
 /** Kinds of failure where the API did its job (it answered, and refused): they count as answers. */
-const ANSWERS: ReadonlySet<ExchangeErrorKind> = new Set(['rejected', 'notFound']);
+const ANSWERS: ReadonlySet<string> = new Set<ExchangeErrorKind>(['rejected', 'notFound']);
 
 /** The recent REST calls, as /health's exchange_api component reads them. */
 export class RecentRequests {

@@ -7,10 +7,9 @@
 // btcbot_trades_total, btcbot_price_current, btcbot_positions_open, btcbot_pnl_total,
 // btcbot_orders_pending and btcbot_api_latency_seconds: keep them.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { GridFigures, TradingObservers } from '../../domain/figures.js';
+import type { GridFigures, RequestObserver, TradingObservers } from '../../domain/figures.js';
 import type { GiveUpReason, RestartEvent, SupervisorStatus } from '../../domain/supervision.js';
 import type { Side } from '../../domain/trading.js';
-import type { RequestObserver } from '../exchange/timed-requests.js';
 
 /** What the health gauges read at each scrape: a root supervisor (or anything with its status()). */
 export interface StatusSource {
