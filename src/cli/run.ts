@@ -12,10 +12,13 @@ import type { LiveTradingOptions } from '../actors/trading/live-trading.js';
 import { createHttpApp } from '../adapters/http/http-app.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/http-server.js';
 import { moduleLogger, type Logger } from '../adapters/telemetry/logger.js';
+import { createMetrics } from '../adapters/telemetry/metrics.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
 import { createNotifier } from '../adapters/notify/notifier.js';
 import { apiToken } from '../config/api-token.js';
+import { exchangeCredentials } from '../config/exchange-credentials.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
+import { buildVersion } from '../config/version.js';
 import type { GridControl } from '../domain/grid-control.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
@@ -29,10 +32,12 @@ const help = `usage: btcbot run --config FILE [options]
   --log-format F    json (default, for Loki) or text
 
 Endpoints (http.host:http.port, env HTTP_HOST / HTTP_PORT, default 127.0.0.1:8080):
-  GET /health       every actor's state; 200 when all are healthy, else 503
-  GET /metrics      Prometheus metrics (restarts, actor states, process)
-  /api/v1/...       the control API: grids, fills, pause / resume / stop (docs/control-api.md);
-                    on only with API_TOKEN (or API_TOKEN_FILE), every route needs the token
+  GET /health       status, version, components (database, websocket, exchange_api), the grids,
+                    every actor's state; 200 when all are healthy, else 503
+  GET /metrics      Prometheus metrics (trades, positions, pnl, orders, exchange latency, actor
+                    states, restarts, process); docs/telemetry.md lists them
+  /api/v1/...       the control API: grids, fills, pause / resume / stop / start
+                    (docs/control-api.md); on only with API_TOKEN (or API_TOKEN_FILE)
 Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (Grafana Tempo).
 
 Modes (TRADING_MODE overrides the file's mode), all on the same supervised runtime:
@@ -48,10 +53,11 @@ exchange's account there too, so a restart (a crash, SIGKILL, an image update) c
 same account and grid: DATABASE_URL (postgres://...), else an embedded database in
 database.dataDir (env DATA_DIR, default ./data).
 
-Logs: JSON lines carry app, environment (ENVIRONMENT: dev, stage, prod), module and, while a
-span is active, trace_id / span_id; LOG_LEVEL sets the level when --log-level is not given.
+Logs: JSON lines carry app, environment, module and, while a span is active, trace_id /
+span_id; LOG_LEVEL sets the level when --log-level is not given.
 
-Environment: ENVIRONMENT, LOG_LEVEL, TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
+Environment: ENVIRONMENT (dev, stage, prod: a label on /health, metrics and logs), GIT_SHA or
+BUILD_SHA (the build's commit, in /health's version), LOG_LEVEL, TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
 EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR, API_TOKEN[_FILE]; notifications:
 docs/notifications.md.
@@ -77,8 +83,9 @@ export async function run(args: string[]): Promise<number> {
 
   // Checked before anything starts: a half-configured target is a config error (exit 2).
   const notifier = createNotifier(process.env, { logger, environment: config.environment });
-  const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger });
-  const health = new HealthBoard();
+  const metrics = createMetrics({ environment: config.environment });
+  const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger, metrics });
+  const health = new HealthBoard({ version: buildVersion(process.env), environment: config.environment, trading_mode: config.mode });
   let http: HttpServer | undefined;
   // The running grids' control, for the control API: set by the trading mode while its tree runs.
   let control: GridControl | undefined;
@@ -99,7 +106,7 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    http = await serveEndpoints(config, health, telemetry, logger, { token, control: () => control });
+    http = await serveEndpoints(config, health, telemetry, logger, { token, control: () => control }, secretsOf(process.env, token));
     logger.info({ mode: config.mode, grids: config.grids.map((g) => g.id), ...(config.mode === 'paper' ? { speed: config.feed.speed } : { exchange: config.exchange.id }) }, 'btcbot running');
     const reports = await runTradingMode({
       config,
@@ -123,9 +130,12 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** The tree's hooks: telemetry's, and onControl (the control API's grids, in every mode). */
-function runHooks(telemetry: Telemetry, onControl: (control: GridControl | undefined) => void): Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'onControl'> {
-  return { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root), onControl };
+/**
+ * The tree's hooks: telemetry's; the metrics as the observer of the grids' figures, trades,
+ * reconnects and store writes; and onControl (the control API's grids).
+ */
+function runHooks(telemetry: Telemetry, onControl: (control: GridControl | undefined) => void): Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'observe' | 'onControl'> {
+  return { onRestart: telemetry.onRestart, onGiveUp: telemetry.onGiveUp, trackSupervisor: (root) => telemetry.metrics.trackSupervisor(root), observe: telemetry.metrics, onControl };
 }
 
 /** Serves /health, /metrics and the control API when http.enabled; logs where. */
@@ -135,17 +145,38 @@ async function serveEndpoints(
   telemetry: Telemetry,
   logger: Logger,
   api: { readonly token: string | undefined; readonly control: () => GridControl | undefined },
+  secrets: readonly string[],
 ): Promise<HttpServer | undefined> {
   if (!config.http.enabled) {
     if (api.token !== undefined) logger.warn({}, 'API_TOKEN is set but http.enabled is false: the control API is not served');
     return undefined;
   }
-  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics, api: { ...api, logger } });
+  const app = createHttpApp({ health: () => health.report(), metrics: telemetry.metrics, secrets, api: { ...api, logger } });
   const server = await startHttpServer(app, config.http.host, config.http.port);
   moduleLogger(logger, 'http').info({ url: server.url, port: server.port }, `serving ${server.url}/health and ${server.url}/metrics`);
   if (api.token === undefined) moduleLogger(logger, 'http').info({}, 'the control API (/api/v1) is off: set API_TOKEN (or API_TOKEN_FILE) to turn it on');
   else moduleLogger(logger, 'http').info({ url: `${server.url}/api/v1` }, `serving the control API on ${server.url}/api/v1 (bearer token)`);
   return server;
+}
+
+/** Values that must never appear on /health: the API keys, the database password, the control API's token. */
+function secretsOf(env: NodeJS.ProcessEnv, token: string | undefined): string[] {
+  const secrets: string[] = token === undefined ? [] : [token];
+  try {
+    const credentials = exchangeCredentials(env);
+    if (credentials !== undefined) secrets.push(credentials.apiKey, credentials.secret);
+  } catch {
+    // a credentials error is the trading mode's to report
+  }
+  try {
+    if (env.DATABASE_URL) {
+      const password = decodeURIComponent(new URL(env.DATABASE_URL).password);
+      if (password !== '') secrets.push(password, env.DATABASE_URL);
+    }
+  } catch {
+    // not a URL: the store reports it
+  }
+  return secrets;
 }
 
 /** A shutdown still under way this long after the first signal is cut short (Docker kills at 10 s). */

@@ -67,6 +67,12 @@ export interface GridContext {
   readonly pendingMarketOrder: { readonly clientOrderId: string; readonly side: Side } | undefined;
   /** Base the grid holds: the starting balance plus what it bought minus what it sold. */
   readonly position: number;
+  /**
+   * Quote the grid holds by its own books: the starting balance, minus what its buys cost, plus
+   * what its sells brought (at their average fill prices), minus every fee. Its equity is
+   * quote + position x price (grid-figures.ts). Absent from snapshots saved before it existed.
+   */
+  readonly quote: number;
   readonly stats: GridStats;
   readonly deferred: readonly DeferredOrder[];
   readonly stopReason: StopReason | undefined;
@@ -246,6 +252,7 @@ export const gridMachine = setup({
         gridPlaced: false,
         pendingMarketOrder: undefined,
         position: plan.balance.base,
+        quote: plan.balance.quote,
         stats: emptyStats,
         deferred: [],
         stopReason: undefined,
@@ -271,6 +278,7 @@ export const gridMachine = setup({
       const { clientOrderId, side, level, type } = event.intent;
       const filled = event.type === 'ORDER.REJECTED' ? 0 : event.filled;
       const fee = event.type === 'ORDER.REJECTED' ? 0 : event.fee;
+      const cost = event.type === 'ORDER.REJECTED' ? 0 : filled * event.averagePrice;
       const stats = context.stats;
       const limitFill = type === 'limit' && event.type === 'ORDER.FILLED';
       const ref = type === 'limit' ? context.slots[level] : undefined;
@@ -279,6 +287,7 @@ export const gridMachine = setup({
         slots: type === 'limit' ? withoutOrder(context.slots, level, clientOrderId) : context.slots,
         pendingMarketOrder: clientOrderId === context.pendingMarketOrder?.clientOrderId ? undefined : context.pendingMarketOrder,
         position: afterFill(context.position, side, filled),
+        quote: context.quote + (side === 'sell' ? cost : -cost) - fee,
         stats: {
           ...stats,
           buyFills: stats.buyFills + (limitFill && side === 'buy' ? 1 : 0),
@@ -349,6 +358,7 @@ export const gridMachine = setup({
     marketOrders: 0,
     pendingMarketOrder: undefined,
     position: 0,
+    quote: 0,
     stats: emptyStats,
     deferred: [],
     stopReason: undefined,

@@ -67,14 +67,20 @@ describe('ExchangeSession', () => {
   test('a dropped stream: REST polling carries on, the reconnect resubscribes and catches up the fills missed', async () => {
     const exchange = new FakeStreamingExchange();
     const { session, fills, ticks, logs } = startSession(exchange);
+    const reconnects: string[] = [];
+    session.onReconnect((exchangeId) => reconnects.push(exchangeId));
     await until(() => exchange.watching.ticks === 1, 'the ticker watch');
     exchange.pushTick(101);
     await until(() => session.status().state === 'connected' && exchange.watching.fills === 1, 'connected with own watches');
+    expect(session.websocket()).toEqual({ status: 'healthy', connected: true });
+    expect(reconnects).toEqual([]); // the first connection is no reconnect
 
     exchange.refuseWatches = new ExchangeError('retryable', 'connect ECONNREFUSED 127.0.0.1', 'NETWORK');
     exchange.dropSockets();
     await until(() => session.status().state === 'reconnecting', 'reconnecting');
     expect(session.status().lastError).toMatch(/closing code 1006/);
+    // /health's websocket: not connected, still healthy while REST polling carries prices.
+    expect(session.websocket()).toEqual({ status: 'healthy', connected: false });
     expect(logs.some((line) => line.includes('exchange streams down'))).toBe(true);
     // Down: fills are found by polling, prices come from REST.
     exchange.price = 95;
@@ -91,6 +97,8 @@ describe('ExchangeSession', () => {
     await until(() => fills.includes(alsoMissed.tradeId), 'the caught-up fill');
     expect(fills).toEqual([missed.tradeId, alsoMissed.tradeId]);
     expect(session.status().attempt).toBe(0);
+    expect(reconnects).toEqual([exchange.exchangeId]);
+    expect(session.websocket()).toEqual({ status: 'healthy', connected: true });
   });
 
   test('a silent stream is stale: the sockets are closed and a new attempt is made', async () => {
@@ -118,6 +126,7 @@ describe('ExchangeSession', () => {
     expect(session.health()).toMatchObject({ healthy: true, state: 'connected' });
     await until(() => !session.health().healthy, 'no price for 150 ms', 2_000);
     expect(session.health().reason).toMatch(/^no price from the exchange for \d+ s \(stream connected; REST polling gets none either\)$/);
+    expect(session.websocket()).toEqual({ status: 'unhealthy', connected: true, reason: session.health().reason });
     await until(() => exchange.watching.ticks === 1, 'the ticker watch again');
     exchange.pushTick(102);
     await until(() => session.health().healthy, 'healthy with the next price');
@@ -140,6 +149,7 @@ describe('ExchangeSession', () => {
     const { session, ticks } = startSession(exchange);
     await until(() => session.status().state === 'failed', 'failed');
     expect(session.status().lastError).toMatch(/Signature verification failed/);
+    expect(session.websocket()).toMatchObject({ status: 'unhealthy', connected: false, reason: expect.stringContaining('the exchange connection gave up') });
     const polled = ticks.length;
     await until(() => ticks.length > polled, 'polling after the failure');
     exchange.refuseWatches = undefined;
@@ -154,6 +164,7 @@ describe('ExchangeSession', () => {
     exchange.canStream = { ticker: false, own: false };
     const { session, fills, ticks } = startSession(exchange);
     expect(session.status().state).toBe('polling');
+    expect(session.websocket()).toEqual({ status: 'disabled', connected: false, reason: 'REST polling only: exchange.streams is false, or ccxt has no WebSocket for this exchange' });
     const fill = exchange.makeFill(false);
     await until(() => fills.length === 1 && ticks.length > 0, 'a polled fill and price');
     expect(fills).toEqual([fill.tradeId]);

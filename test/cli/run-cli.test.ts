@@ -1,8 +1,10 @@
 // `btcbot run` end to end: paper mode on generated candles as a real process, stopped by SIGTERM
 // (what Docker and Watchtower send), plus its configuration errors.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { btcbot, ensureBuilt, expectUserError, MAIN, ROOT } from './cli-harness.js';
+import { checkMetrics, promtool } from '../support/promtool.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { startReceiver } from '../adapters/notify/receiver.js';
 
@@ -83,13 +85,25 @@ describe('btcbot run (paper mode)', () => {
   });
 
   test('serves /health (the grid ACTIVE, 200) and /metrics while it runs; a second signal exits at once', async () => {
-    const run = startRun(config('health.yaml', `mode: paper\nfeed: { speed: 200, candles: 1000000 }\n${GRID}`), { API_TOKEN: 'paper-token-0123456789' });
+    const run = startRun(config('health.yaml', `mode: paper\nfeed: { speed: 200, candles: 1000000 }\n${GRID}`), { API_TOKEN: 'paper-token-0123456789', ENVIRONMENT: 'stage', GIT_SHA: '', BUILD_SHA: '0c0ffee' });
     const serving = (await run.waitFor((line) => line.msg.startsWith('serving '))) as LogLine & { url: string };
     expect(serving.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await run.waitFor((line) => line.msg === 'grid started on the exchange');
     const health = await fetch(`${serving.url}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'healthy', parts: { 'grid:btcusdt': { healthy: true, state: 'ACTIVE' } } });
+    // Paper mode has no store and no exchange: those components say so, and count as healthy.
+    const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+    expect(await health.json()).toMatchObject({
+      status: 'healthy',
+      version: `${version}+0c0ffee`,
+      uptime_seconds: expect.any(Number),
+      timestamp: expect.stringMatching(/Z$/),
+      environment: 'stage',
+      trading_mode: 'paper',
+      components: { database: { status: 'disabled', latency_ms: null }, websocket: { status: 'disabled', connected: false }, exchange_api: { status: 'disabled', latency_ms: null } },
+      problems: [],
+      parts: { 'grid:btcusdt': { healthy: true, state: 'ACTIVE' } },
+    });
     // The container healthcheck: `btcbot health` exits 0 while healthy, 1 with no bot to answer.
     const check = btcbot(['health', '--url', serving.url]);
     expect(check.status, check.stdout + check.stderr).toBe(0);
@@ -103,7 +117,14 @@ describe('btcbot run (paper mode)', () => {
     expect(await grids.json()).toMatchObject({ grids: [{ id: 'btcusdt', state: 'ACTIVE' }] });
     const metrics = await fetch(`${serving.url}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
-    expect(await metrics.text()).toContain('btcbot_process_cpu_seconds_total');
+    const exposition = await metrics.text();
+    expect(exposition).toContain('btcbot_process_cpu_seconds_total');
+    expect(exposition).toMatch(/^btcbot_nodejs_eventloop_lag_seconds \d/m);
+    for (const name of ['btcbot_trades_total', 'btcbot_price_current', 'btcbot_positions_open', 'btcbot_pnl_total', 'btcbot_orders_pending', 'btcbot_api_latency_seconds']) {
+      expect(exposition).toContain(`# TYPE ${name} `);
+    }
+    // Prometheus' own lint of the running bot's exposition: no warning (promtool from the Debian package prometheus).
+    if (promtool !== undefined) expect(checkMetrics(exposition)).toEqual({ code: 0, problems: [] });
     // Two signals: the second does not wait for the first's shutdown.
     run.terminate();
     run.terminate();

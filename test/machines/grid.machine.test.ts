@@ -728,6 +728,7 @@ describe('grid machine: start', () => {
       marketOrders: 0,
       pendingMarketOrder: undefined,
       position: 0,
+      quote: 0,
       stats: { buyFills: 0, sellFills: 0, roundTrips: 0, gridProfit: 0, fees: 0, skippedOrders: 0 },
       deferred: [],
       stopReason: undefined,

@@ -36,6 +36,7 @@ import {
 import { ExchangeError, type ExchangeEvent, type ExchangePort, type StreamingExchange, type Tick } from '../../adapters/exchange/port.js';
 import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import { ATTR, defaultTracePort, type TracePort, type TraceSpan } from '../../adapters/telemetry/trace-port.js';
+import type { WebsocketHealth } from '../../domain/health.js';
 import type { PartHealth } from '../supervision/health.js';
 
 export interface ExchangeSessionOptions {
@@ -110,6 +111,9 @@ export class ExchangeSession implements ExchangePort {
   private catchingUp: Promise<void> | undefined;
   private lastState: SessionStatus['state'] = 'disconnected';
   private readonly failureListeners = new Set<(error: unknown) => void>();
+  private readonly reconnectListeners = new Set<(exchange: string) => void>();
+  /** The stream was up once in this session: its next `connected` is a reconnect. */
+  private everConnected = false;
   /** When a price last arrived, by our clock (the session's start until the first one). */
   private lastPriceAt = 0;
 
@@ -205,6 +209,26 @@ export class ExchangeSession implements ExchangePort {
       return { healthy: false, state, reason: `no price from the exchange for ${Math.round(silentMs / 1000)} s (stream ${state}${lastError === null ? '' : `: ${lastError}`}; REST polling gets none either)`, detail };
     }
     return { healthy: true, state, detail };
+  }
+
+  /**
+   * /health's websocket component: `connected` while the stream is up. Its status follows the
+   * session's health: a stream that is down while REST polling still brings prices is healthy (not
+   * connected); `failed`, or no price at all for a minute, is not. REST polling alone by design
+   * (exchange.streams: false, or no WebSocket in ccxt) is `disabled`.
+   */
+  websocket(): WebsocketHealth {
+    const connected = this.lastState === 'connected';
+    if (this.lastState === 'polling') return { status: 'disabled', connected, reason: 'REST polling only: exchange.streams is false, or ccxt has no WebSocket for this exchange' };
+    const health = this.health();
+    if (!health.healthy) return { status: 'unhealthy', connected, ...(health.reason === undefined ? {} : { reason: health.reason }) };
+    return { status: 'healthy', connected };
+  }
+
+  /** Told with the exchange id each time the stream comes back after it was lost (not on its first connection). */
+  onReconnect(listener: (exchange: string) => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   /** Told when the session's connection actor fails (a bug): the supervisor restarts the session. */
@@ -411,6 +435,8 @@ export class ExchangeSession implements ExchangePort {
       this.stopPolling();
       this.startReconciling();
       this.logger.info({ exchange, symbols: this.options.symbols, own: this.options.own }, 'exchange streams up');
+      if (this.everConnected) for (const listener of [...this.reconnectListeners]) listener(exchange);
+      this.everConnected = true;
       return;
     }
     this.stopReconciling();

@@ -447,7 +447,11 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
         const { clientOrderId, side, price, amount, fee, takerOrMaker } = fill;
         tradesLog.info({ grid: config.id, clientOrderId, side, price, amount, fee, takerOrMaker }, `${side} filled at ${price}`);
       }
-      options.onFill?.(fill);
+      try {
+        options.onFill?.(fill);
+      } catch {
+        // an observer (metrics, notifications) never stops a fill
+      }
       order.send({ type: 'FILL', fill });
     });
   };

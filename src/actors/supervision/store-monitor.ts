@@ -2,11 +2,16 @@
 // query every few seconds, so /health can say the store is down within seconds of it going away
 // (and up again when it returns) even while no order needs it.
 //
+// Each ping has a 5 s timeout: one with no answer by then (or still outstanding when /health asks,
+// 5 s after it was sent) counts as down. Its duration is the database component's latency on
+// /health (the last answered ping's).
+//
 // It does not guard the orders: each order's intent is stored before it is sent, and an order
 // whose intent cannot be stored waits (the order machine's recordBackoff), so nothing unrecorded
 // reaches the exchange whatever this watcher says. It only tells.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
+import type { DatabaseHealth } from '../../domain/health.js';
 import type { PartHealth } from './health.js';
 import type { ChildRef } from './supervisor.js';
 
@@ -15,7 +20,7 @@ export interface StoreMonitorOptions {
   readonly ping: () => Promise<unknown>;
   /** Between pings (ms, default 2,000). */
   readonly intervalMs?: number;
-  /** A ping with no answer this long counts as down (ms, default 3,000). */
+  /** A ping with no answer this long counts as down (ms, default 5,000). */
   readonly timeoutMs?: number;
   readonly logger?: Logger;
   readonly now?: () => number;
@@ -30,6 +35,8 @@ export interface StoreStatus {
   /** Since when it is in that state (ms). */
   readonly since: number;
   readonly lastError: string | null;
+  /** How long the last answered ping took (ms); null before the first answer. */
+  readonly latencyMs: number | null;
 }
 
 export class StoreMonitor implements ChildRef {
@@ -39,13 +46,17 @@ export class StoreMonitor implements ChildRef {
   private readonly now: () => number;
   private readonly stopping = new AbortController();
   private current: StoreStatus;
+  /** When the ping under way was sent (undefined: none is). */
+  private pingSentAt: number | undefined;
+  /** The last answered ping's duration (ms). */
+  private latencyMs: number | null = null;
 
   constructor(private readonly options: StoreMonitorOptions) {
     this.intervalMs = options.intervalMs ?? 2_000;
-    this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.timeoutMs = options.timeoutMs ?? 5_000;
     this.logger = moduleLogger(options.logger ?? silentLogger, 'store');
     this.now = options.now ?? Date.now;
-    this.current = { state: 'checking', since: this.now(), lastError: null };
+    this.current = { state: 'checking', since: this.now(), lastError: null, latencyMs: null };
   }
 
   start(): void {
@@ -61,12 +72,25 @@ export class StoreMonitor implements ChildRef {
     return { unsubscribe: () => undefined };
   }
 
+  /** The last ping's verdict; a ping outstanding past the timeout is a failed one, also before its timer fires. */
   status(): StoreStatus {
+    const sentAt = this.pingSentAt;
+    if (sentAt !== undefined && this.now() - sentAt > this.timeoutMs) {
+      const lastError = `no answer within ${this.timeoutMs} ms`;
+      return this.current.state === 'down' ? { ...this.current, lastError } : { ...this.current, state: 'down', since: sentAt + this.timeoutMs, lastError };
+    }
     return this.current;
   }
 
+  /** /health's database component: the last ping's verdict and how long it took. */
+  component(): DatabaseHealth {
+    const { state, lastError, latencyMs } = this.status();
+    if (state === 'down') return { status: 'unhealthy', latency_ms: latencyMs, reason: `the database is unreachable (${lastError})` };
+    return { status: 'healthy', latency_ms: latencyMs };
+  }
+
   health(): PartHealth {
-    const { state, since, lastError } = this.current;
+    const { state, since, lastError } = this.status();
     const detail = { since: new Date(since).toISOString(), ...(lastError === null ? {} : { lastError }) };
     if (state === 'down') return { healthy: false, state, reason: `the database is unreachable (${lastError}): no new order is sent until it returns`, detail };
     return { healthy: true, state, detail };
@@ -85,30 +109,38 @@ export class StoreMonitor implements ChildRef {
   /** undefined when the database answered in time, else what went wrong. */
   private async pingOnce(): Promise<string | undefined> {
     let timer: NodeJS.Timeout | undefined;
+    const sentAt = this.now();
+    this.pingSentAt = sentAt;
+    const started = performance.now();
     const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`no answer within ${this.timeoutMs} ms`), this.timeoutMs);
     });
     try {
       return await Promise.race([
         this.options.ping().then(
-          () => undefined,
+          () => {
+            this.latencyMs = Math.round((performance.now() - started) * 10) / 10;
+            return undefined;
+          },
           (error: unknown) => (error instanceof Error ? error.message : String(error)),
         ),
         timeout,
       ]);
     } finally {
       clearTimeout(timer);
+      if (this.pingSentAt === sentAt) this.pingSentAt = undefined;
     }
   }
 
   private record(error: string | undefined): void {
     const state = error === undefined ? 'up' : 'down';
+    const latencyMs = this.latencyMs;
     if (state === this.current.state) {
-      if (error !== undefined) this.current = { ...this.current, lastError: error };
+      this.current = { ...this.current, latencyMs, ...(error === undefined ? {} : { lastError: error }) };
       return;
     }
     const downFor = this.current.state === 'down' ? this.now() - this.current.since : undefined;
-    this.current = { state, since: this.now(), lastError: error ?? null };
+    this.current = { state, since: this.now(), lastError: error ?? null, latencyMs };
     if (state === 'down') this.logger.error({ error }, 'the database is unreachable: no new order is sent until it returns (fills wait to be stored)');
     else if (downFor !== undefined) this.logger.info({ downMs: downFor }, 'the database is reachable again: trading resumes');
     this.options.onChange?.(this.current, downFor);

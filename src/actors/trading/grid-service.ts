@@ -24,7 +24,9 @@ import type { StorePort } from '../../adapters/store/port.js';
 import { moduleLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import { ATTR, defaultTracePort, inSpan, type TracePort, type TraceSpan } from '../../adapters/telemetry/trace-port.js';
 import { ConfigError } from '../../config/config-error.js';
+import type { GridFigures, TradingObservers } from '../../domain/figures.js';
 import type { GridConfig } from '../../config/grid-config.js';
+import { gridFigures, unknownFigures } from '../../machines/grid-figures.js';
 import { planStart, reachedTrigger } from '../../machines/grid-math.js';
 import { GRID_MACHINE_VERSION } from '../../machines/grid.machine.js';
 import type { SessionStatus } from '../exchange/exchange-session.js';
@@ -77,6 +79,8 @@ export interface GridServiceOptions {
   readonly tracer?: TracePort;
   /** How long a snapshot save waits, gathering the changes after the first (ms, default 100; 0 saves at each change: the crash simulation's fixed boundaries). */
   readonly snapshotDelayMs?: number;
+  /** Told of each new fill of the grid's orders (btcbot_trades_total). */
+  readonly observe?: Pick<TradingObservers, 'recordTrade'>;
 }
 
 /** A launched grid as the control API reads and drives it. */
@@ -184,6 +188,15 @@ export class GridService implements ChildRef {
     return { healthy: true, state, detail };
   }
 
+  /** The grid's figures from its books (/health's grids, the metrics); none while it recovers (RECOVERING), as health() says. */
+  figures(): GridFigures {
+    const { config } = this.options;
+    const runtime = this.runtime;
+    if (this.failed || runtime === undefined || this.recovering) return unknownFigures(config.id, config.symbol, 'RECOVERING');
+    const { value, context } = runtime.actor.getSnapshot();
+    return gridFigures(config.id, lifecycleState(value), context, this.lastPrice);
+  }
+
   /** Resolves when the grid's last writes are done: its snapshot save and its journal entries (after stop: the exit loses nothing then). */
   async settled(): Promise<void> {
     await Promise.all([this.saving?.idle(), this.runtime?.journalFlushed()]);
@@ -220,6 +233,7 @@ export class GridService implements ChildRef {
     const { config, session, store, signal } = this.options;
     const logger = moduleLogger(this.options.logger, 'grid');
     const tracer = this.options.tracer ?? defaultTracePort();
+    const recordTrade = this.options.observe?.recordTrade?.bind(this.options.observe);
     const patiently = <T>(what: string, request: () => Promise<T>): Promise<T> => retryRetryable(request, `${config.id}: ${what}`, logger, signal);
     // The saved state, the open orders and the first price are asked for at once (a restart's
     // time to trading is theirs added up otherwise); the checks on the first two come before the
@@ -248,7 +262,10 @@ export class GridService implements ChildRef {
       logger,
       journal: true,
       logFills: true,
-      onFill: ({ side, price, amount, clientOrderId }) => this.options.notifier?.notify({ kind: 'fill', grid: config.id, side, price, amount, clientOrderId }),
+      onFill: ({ side, price, amount, clientOrderId }) => {
+        recordTrade?.(config.id, side);
+        this.options.notifier?.notify({ kind: 'fill', grid: config.id, side, price, amount, clientOrderId });
+      },
       tracer,
       traceParent: span,
       ...(saved === undefined ? {} : { snapshot: saved.snapshot, restartOrders: saved.restartOrders, cancelOrders: saved.cancelOrders, recovery }),

@@ -28,14 +28,18 @@ import type { MarketInfo } from '../../adapters/exchange/port.js';
 import type { StorePort } from '../../adapters/store/port.js';
 import { moduleLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import type { TracePort } from '../../adapters/telemetry/trace-port.js';
+import { timedWrites } from '../../adapters/store/timed-store.js';
 import type { GridConfig } from '../../config/grid-config.js';
+import type { GridFigures, TradingObservers } from '../../domain/figures.js';
+import type { ExchangeApiHealth, WebsocketHealth } from '../../domain/health.js';
+import { unknownFigures } from '../../machines/grid-figures.js';
 import type { BackoffOptions } from '../../machines/exchange-connection.machine.js';
 import { EXCHANGE_WORKER_INTENSITY, LOGIC_INTENSITY, type GiveUpReason, type Intensity } from '../../machines/supervisor.machine.js';
 import type { startGridRuntime, GridRuntime } from '../grid/grid-runtime.js';
 import type { GridControl } from '../../domain/grid-control.js';
 import { liveGridControl } from './grid-control.js';
 import { GridService, retryRetryable, withExchangeFilters, type LiveGridReport, type LiveSession } from './grid-service.js';
-import type { HealthBoard, PartHealth } from '../supervision/health.js';
+import { DISABLED, type HealthBoard, type PartHealth } from '../supervision/health.js';
 import { whenAborted } from '../supervision/when-aborted.js';
 import { StoreMonitor, type StoreStatus } from '../supervision/store-monitor.js';
 import type { Notifier } from '../../domain/notifications.js';
@@ -50,6 +54,10 @@ export interface SupervisedSession extends LiveSession {
   health(): PartHealth;
   /** Told when the session fails (its connection actor): the supervisor restarts it. */
   onFailure(listener: (error: unknown) => void): () => void;
+  /** /health's websocket component (ExchangeSession's); without it, read from status() and health(). */
+  websocket?(): WebsocketHealth;
+  /** Told each time its stream comes back after it was lost (btcbot_exchange_reconnects_total). */
+  onReconnect?(listener: (exchange: string) => void): () => void;
 }
 
 export interface LiveTradingOptions {
@@ -92,6 +100,20 @@ export interface LiveTradingOptions {
   readonly onControl?: (control: GridControl | undefined) => void;
   /** Where the grids record their spans (default: the process's, defaultTracePort()). */
   readonly tracer?: TracePort;
+  /**
+   * Told of what happens (the metrics implement it): the grids' figures are tracked while the tree
+   * runs, each new fill is a trade, the stream's reconnects, and each store write's duration (the
+   * store is timed with timedWrites when observeStoreWrite is given).
+   */
+  readonly observe?: TradingObservers;
+  /**
+   * /health's exchange_api component: the recent REST calls' record (RecentRequests over
+   * timedRequests), or 'disabled' for a mode without an exchange (paper). Without it: the session's
+   * health, with no latency figure.
+   */
+  readonly exchangeApi?: (() => ExchangeApiHealth) | 'disabled';
+  /** 'disabled' for a mode without an exchange stream (paper). Without it: the session's stream. */
+  readonly websocket?: 'disabled';
 }
 
 const CANCEL_ON_STOP_MS = 4_000;
@@ -125,6 +147,9 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
   }
   const now: Incarnations = { store: undefined, session: undefined, closing: [], grids: new Map() };
   let gaveUp: GiveUpReason | undefined;
+  const observe = options.observe;
+  const observeStoreWrite = observe?.observeStoreWrite?.bind(observe);
+  const store = observeStoreWrite === undefined ? options.store : timedWrites(options.store, observeStoreWrite);
   const backoff = options.supervision?.backoff;
   const root = startSupervisor(
     {
@@ -134,7 +159,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
       ...(backoff === undefined ? {} : { backoff }),
       children: [
         ...(options.pingStore === undefined ? [] : [storeChild(options.pingStore, now, logger, options.notifier)]),
-        sessionChild(options.openSession, now),
+        sessionChild(options.openSession, now, observe),
         supervisorChild({
           id: 'grids',
           intensity: { ...LOGIC_INTENSITY, ...options.supervision?.grids },
@@ -144,7 +169,7 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
             systemId: `grid:${config.id}`,
             start: ({ restarts }) => {
               if (restarts > 0) treeLog.warn({ grid: config.id, restarts }, 'restarting the grid from its saved state');
-              const service = new GridService({ ...options, config, session: now.session! });
+              const service = new GridService({ ...options, store, config, session: now.session! });
               now.grids.set(config.id, service);
               return service;
             },
@@ -164,8 +189,11 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     },
   );
   const untrack = options.trackSupervisor?.(root);
-  const unregister = registerHealth(options.health, configs, now, options.pingStore !== undefined, () => root.status(), () => gaveUp);
-  options.onControl?.(liveGridControl({ configs, service: (id) => now.grids.get(id), store: options.store, gaveUp: () => gaveUp }));
+  const unregister = registerHealth(options, configs, now, () => root.status(), () => gaveUp);
+  const figures = (): GridFigures[] => configs.map((config) => gridFigures(config, now, gaveUp));
+  const untrackGrids = observe?.trackGrids?.(figures);
+  const unboard = options.health?.trackGrids(figures);
+  options.onControl?.(liveGridControl({ configs, service: (id) => now.grids.get(id), store, gaveUp: () => gaveUp }));
   let withdrawControl = (): void => {
     withdrawControl = () => undefined;
     options.onControl?.(undefined);
@@ -210,6 +238,8 @@ export async function runLiveTrading(options: LiveTradingOptions): Promise<Map<s
     root.stop();
     unregister();
     untrack?.();
+    untrackGrids?.();
+    unboard?.();
     // The grids' last writes (snapshots, journal) and the sessions' sockets, for 1.5 s at most: a
     // write the store cannot take now is recovered at the next start (the exchange keeps the truth).
     const settled = Promise.all([...[...now.grids.values()].map((service) => service.settled()), ...now.closing]);
@@ -234,17 +264,20 @@ function storeChild(ping: () => Promise<unknown>, now: Incarnations, logger: Log
 }
 
 /** The `exchange` child: a new session at each start; its failure is the child's error. */
-function sessionChild(openSession: () => SupervisedSession, now: Incarnations): ChildSpec {
+function sessionChild(openSession: () => SupervisedSession, now: Incarnations, observe: TradingObservers | undefined): ChildSpec {
   return {
     id: 'exchange',
     start: (): ChildRef => {
       const session = openSession();
+      let unlisten: (() => void) | undefined;
       return {
         start: () => {
           now.session = session;
+          if (observe?.recordReconnect !== undefined) unlisten = session.onReconnect?.((exchange) => observe.recordReconnect?.(exchange));
           session.start();
         },
         stop: () => {
+          unlisten?.();
           now.closing.push(session.stop());
         },
         subscribe: (observer) => ({ unsubscribe: session.onFailure((error) => observer.error?.(error)) }),
@@ -253,16 +286,18 @@ function sessionChild(openSession: () => SupervisedSession, now: Incarnations): 
   };
 }
 
-/** Registers the tree's parts on the health board; returns the function that removes them. */
+/** Registers the tree's parts and /health's components on the health board; returns the function that removes them. */
 function registerHealth(
-  board: HealthBoard | undefined,
+  options: Pick<LiveTradingOptions, 'health' | 'pingStore' | 'exchangeApi' | 'websocket'>,
   configs: readonly GridConfig[],
   now: Incarnations,
-  watchesStore: boolean,
   tree: () => SupervisorStatus,
   gaveUp: () => GiveUpReason | undefined,
 ): () => void {
+  const board = options.health;
   if (board === undefined) return () => undefined;
+  const watchesStore = options.pingStore !== undefined;
+  const exchangeApi = options.exchangeApi;
   const removers = [
     board.register('supervision', () => supervisionHealth(tree(), gaveUp())),
     board.register('exchange', () => now.session?.health() ?? { healthy: false, state: 'starting', reason: 'the exchange session is not started yet' }),
@@ -275,8 +310,35 @@ function registerHealth(
         return service?.health() ?? { healthy: false, state: 'starting', reason: 'not started yet' };
       }),
     ),
+    // The deployment's components. A store without a watcher (the memory store) has no database.
+    board.registerComponent('database', () =>
+      !watchesStore ? DISABLED.database : (now.store?.component() ?? { status: 'unhealthy', latency_ms: null, reason: 'the store watcher is not started yet' }),
+    ),
+    board.registerComponent('websocket', () => (options.websocket === 'disabled' ? DISABLED.websocket : sessionWebsocket(now.session))),
+    board.registerComponent('exchange_api', () => {
+      if (exchangeApi === 'disabled') return DISABLED.exchange_api;
+      if (exchangeApi !== undefined) return exchangeApi();
+      const health = now.session?.health();
+      if (health === undefined) return { status: 'unhealthy', latency_ms: null, reason: 'the exchange session is not started yet' };
+      return health.healthy ? { status: 'healthy', latency_ms: null } : { status: 'unhealthy', latency_ms: null, ...(health.reason === undefined ? {} : { reason: health.reason }) };
+    }),
   ];
   return () => removers.forEach((remove) => remove());
+}
+
+/** The session's stream as /health's websocket component. */
+function sessionWebsocket(session: SupervisedSession | undefined): WebsocketHealth {
+  if (session === undefined) return { status: 'unhealthy', connected: false, reason: 'the exchange session is not started yet' };
+  if (session.websocket !== undefined) return session.websocket();
+  const health = session.health();
+  const connected = session.status().state === 'connected';
+  return health.healthy ? { status: 'healthy', connected } : { status: 'unhealthy', connected, ...(health.reason === undefined ? {} : { reason: health.reason }) };
+}
+
+/** A grid's figures for /health and the metrics: none while it is not trading (RECOVERING) or once supervision gave up (ERROR). */
+function gridFigures(config: GridConfig, now: Incarnations, gaveUp: GiveUpReason | undefined): GridFigures {
+  if (gaveUp !== undefined) return unknownFigures(config.id, config.symbol, 'ERROR');
+  return now.grids.get(config.id)?.figures() ?? unknownFigures(config.id, config.symbol, 'RECOVERING');
 }
 
 /** The tree's own health: unhealthy once it gave up; restarts and children's states as figures. */
