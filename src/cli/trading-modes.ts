@@ -18,7 +18,9 @@ import { ExchangeSession } from '../actors/exchange/exchange-session.js';
 import { PaperSession, type AccountHandoff } from '../actors/exchange/paper-session.js';
 import { runLiveTrading, type LiveGridReport, type LiveTradingOptions, type SupervisedSession } from '../actors/trading/live-trading.js';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
-import type { MarketInfo } from '../adapters/exchange/port.js';
+import type { MarketInfo, StreamingExchange } from '../adapters/exchange/port.js';
+import { RecentRequests, timedRequests } from '../adapters/exchange/timed-requests.js';
+import type { ExchangeApiHealth } from '../domain/health.js';
 import { candleTargets, tickTargets } from '../adapters/feed/price-feeds.js';
 import { openStore, type OpenedStore } from '../adapters/store/open-store.js';
 import { moduleLogger, type Logger } from '../adapters/telemetry/logger.js';
@@ -40,7 +42,7 @@ interface ModeContext {
   /** Where the actors report their health (/health). */
   readonly health?: HealthBoard;
   /** Told of every supervised restart and give-up (metrics, traces). */
-  readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'onControl'>;
+  readonly supervision?: Pick<LiveTradingOptions, 'onRestart' | 'onGiveUp' | 'trackSupervisor' | 'observe' | 'onControl'>;
   /** Telegram, Discord, a webhook: fills, triggers, ERROR, give-ups, database outages. */
   readonly notifier?: Notifier;
 }
@@ -53,6 +55,10 @@ interface ModeExchange {
   readonly onStarted?: LiveTradingOptions['onStarted'];
   /** Aborted when the mode ends by itself (a paper replay's last candle). */
   readonly ended?: AbortSignal;
+  /** /health's exchange_api component: the recent REST calls, or disabled (paper mode has no exchange). */
+  readonly exchangeApi: LiveTradingOptions['exchangeApi'];
+  /** Paper mode has no exchange stream. */
+  readonly websocket?: 'disabled';
 }
 
 export async function runTradingMode(context: ModeContext): Promise<GridReports> {
@@ -95,13 +101,15 @@ function paperExchange({ config, logger }: ModeContext): ModeExchange {
       if (trading.size === config.grids.length) allTrading();
     },
     ended: ended.signal,
+    exchangeApi: 'disabled',
+    websocket: 'disabled',
   };
 }
 
 /** Demo mode: the paper exchange walks the exchange's live prices (no keys); the markets are the exchange's. */
 async function demoExchange(context: ModeContext): Promise<ModeExchange> {
   const { config, logger } = context;
-  const exchange = await createExchange(config, undefined);
+  const { exchange, exchangeApi } = await timedExchange(context, undefined);
   moduleLogger(logger, 'exchange').info({ exchange: config.exchange.id, url: config.exchange.url ?? 'default' }, 'demo mode: live prices from the exchange, orders matched by the paper exchange (its account kept in the database)');
   const markets = new Map<string, Promise<MarketInfo>>();
   const market = (symbol: string): Promise<MarketInfo> => {
@@ -119,6 +127,7 @@ async function demoExchange(context: ModeContext): Promise<ModeExchange> {
       const ticker = openExchangeSession(context, exchange, false);
       return new PaperSession({ grids: config.grids, store, market, prices: (_after, signal) => tickTargets(ticker, signal), ticker, handoff, logger });
     },
+    exchangeApi,
   };
 }
 
@@ -133,7 +142,7 @@ async function realExchange(context: ModeContext): Promise<ModeExchange> {
   if (config.mode === 'live' && !config.confirmLiveTrading) {
     throw new ConfigError('live mode places real orders with real funds: confirm it with CONFIRM_LIVE_TRADING=yes (or confirmLiveTrading: true in the config file)');
   }
-  const exchange = await createExchange(config, credentials);
+  const { exchange, exchangeApi } = await timedExchange(context, credentials);
   if (config.mode === 'live') {
     const banner = `LIVE TRADING on ${config.exchange.id}${config.exchange.url ? ` at ${config.exchange.url}` : ''}: REAL ORDERS WITH REAL FUNDS`;
     moduleLogger(logger, 'exchange').warn({ exchange: config.exchange.id, url: config.exchange.url ?? 'default', grids: config.grids.map((grid) => grid.id) }, `${'!'.repeat(12)} ${banner} ${'!'.repeat(12)}`);
@@ -151,6 +160,7 @@ async function realExchange(context: ModeContext): Promise<ModeExchange> {
       return answer;
     },
     openSession: () => openExchangeSession(context, exchange, true),
+    exchangeApi,
   };
 }
 
@@ -177,6 +187,8 @@ async function runSupervised(context: ModeContext, mode: ModeExchange): Promise<
       ...(context.health === undefined ? {} : { health: context.health }),
       ...context.supervision,
       ...(mode.onStarted === undefined ? {} : { onStarted: mode.onStarted }),
+      ...(mode.exchangeApi === undefined ? {} : { exchangeApi: mode.exchangeApi }),
+      ...(mode.websocket === undefined ? {} : { websocket: mode.websocket }),
       ...(context.notifier === undefined ? {} : { notifier: context.notifier }),
       submitTimeoutMs: config.exchange.timeoutMs + 5_000,
       cancelOrdersOnStop: config.shutdown.cancelOrders,
@@ -200,6 +212,14 @@ async function openStoreUnlessStopped(config: ServiceConfig, logger: Logger, sig
   return opened;
 }
 
+/** The ccxt exchange with every REST call timed: /health's exchange_api component and btcbot_api_latency_seconds. */
+async function timedExchange(context: ModeContext, credentials: ExchangeCredentials | undefined): Promise<{ exchange: StreamingExchange; exchangeApi: () => ExchangeApiHealth }> {
+  const requests = new RecentRequests();
+  const observeRequest = context.supervision?.observe?.observeRequest;
+  const exchange = timedRequests(await createExchange(context.config, credentials), requests.observe, ...(observeRequest === undefined ? [] : [observeRequest]));
+  return { exchange, exchangeApi: () => requests.health() };
+}
+
 function createExchange(config: ServiceConfig, credentials: ExchangeCredentials | undefined): Promise<CcxtExchange> {
   const { id, url, sandbox, timeoutMs } = config.exchange;
   return CcxtExchange.create({
@@ -212,7 +232,7 @@ function createExchange(config: ServiceConfig, credentials: ExchangeCredentials 
 }
 
 /** A new exchange session over every grid's symbol, not started: own orders and fills with `own` (live), prices only without (demo). */
-function openExchangeSession(context: ModeContext, exchange: CcxtExchange, own: boolean): ExchangeSession {
+function openExchangeSession(context: ModeContext, exchange: StreamingExchange, own: boolean): ExchangeSession {
   const { config, logger } = context;
   const { staleAfterMs, pollIntervalMs, reconcileIntervalMs, timeoutMs, streams } = config.exchange;
   return new ExchangeSession({

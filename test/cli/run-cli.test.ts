@@ -91,7 +91,7 @@ describe('btcbot run (paper mode)', () => {
     await run.waitFor((line) => line.msg === 'grid started on the exchange');
     const health = await fetch(`${serving.url}/health`);
     expect(health.status).toBe(200);
-    // Paper mode has no store and no exchange: those components say so, and count as healthy.
+    // Paper mode keeps its books in the database, and has no exchange: those components say so, and count as healthy.
     const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
     expect(await health.json()).toMatchObject({
       status: 'healthy',
@@ -100,7 +100,7 @@ describe('btcbot run (paper mode)', () => {
       timestamp: expect.stringMatching(/Z$/),
       environment: 'stage',
       trading_mode: 'paper',
-      components: { database: { status: 'disabled', latency_ms: null }, websocket: { status: 'disabled', connected: false }, exchange_api: { status: 'disabled', latency_ms: null } },
+      components: { database: { status: 'healthy', latency_ms: expect.any(Number) }, websocket: { status: 'disabled', connected: false }, exchange_api: { status: 'disabled', latency_ms: null } },
       problems: [],
       parts: { 'grid:btcusdt': { healthy: true, state: 'ACTIVE' } },
     });

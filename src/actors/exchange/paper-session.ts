@@ -19,7 +19,7 @@ import type { PriceTarget } from '../../adapters/feed/price-feeds.js';
 import type { PaperAccountStore } from '../../adapters/store/port.js';
 import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import type { GridConfig } from '../../config/grid-config.js';
-import type { PartHealth } from '../../domain/health.js';
+import type { PartHealth, WebsocketHealth } from '../../domain/health.js';
 import type { Fill } from '../../domain/trading.js';
 import { planStart } from '../../machines/grid-math.js';
 import type { SessionStatus } from './exchange-session.js';
@@ -32,6 +32,8 @@ export interface Ticker {
   stop(): Promise<void>;
   status(): SessionStatus;
   health(): PartHealth;
+  websocket(): WebsocketHealth;
+  onReconnect(listener: (exchange: string) => void): () => void;
   onTick(listener: (tick: Tick) => void): () => void;
   onFailure(listener: (error: unknown) => void): () => void;
 }
@@ -117,6 +119,16 @@ export class PaperSession {
       return { ...prices, detail: { ...prices.detail, accounts } };
     }
     return { healthy: true, state: this.pricesEnded ? 'ended' : 'replaying', detail: { accounts } };
+  }
+
+  /** /health's websocket component: demo mode's price stream; paper mode has none. */
+  websocket(): WebsocketHealth {
+    return this.options.ticker?.websocket() ?? { status: 'disabled', connected: false, reason: 'paper mode: prices from candles, no exchange stream' };
+  }
+
+  /** Demo mode: told each time the price stream comes back after it was lost. */
+  onReconnect(listener: (exchange: string) => void): () => void {
+    return this.options.ticker?.onReconnect(listener) ?? (() => undefined);
   }
 
   onFailure(listener: (error: unknown) => void): () => void {

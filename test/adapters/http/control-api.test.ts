@@ -18,6 +18,10 @@ import type { CommandOutcome, FillPageQuery, GridCommand, GridControl, GridView 
 import type { Fill } from '../../../src/domain/trading.js';
 import { useTempDir } from '../../support/temp-dir.js';
 
+/** A board whose components this app has none of: /health is 200 (it stays open without a token). */
+const healthBoard = new HealthBoard();
+for (const component of ['database', 'websocket', 'exchange_api'] as const) healthBoard.disableComponent(component);
+
 const TOKEN = 'a-token-of-32-characters-0123456';
 const WRONG = 'b-token-of-32-characters-0123456';
 
@@ -76,7 +80,7 @@ function setUp(options: Partial<ControlApiOptions> = {}) {
   const logger = createLogger({ format: 'json', level: 'debug', write: (line) => lines.push(line) });
   let now = 1_000_000;
   const app = createHttpApp({
-    health: () => new HealthBoard().report(),
+    health: () => healthBoard.report(),
     metrics: { contentType: 'text/plain', render: async () => '' },
     api: {
       token: TOKEN,
