@@ -480,7 +480,8 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
   };
   const onExchangeEvent = (event: ExchangeEvent): void => {
     if (event.type === 'fill') {
-      if (event.fill.symbol === config.symbol) void queueFill(event.fill, 'stream');
+      // Only this grid's own orders (client id bb<grid>_): two grids on one symbol each store their own fills (fills are stored once by trade id).
+      if (event.fill.symbol === config.symbol && event.fill.clientOrderId.startsWith(`bb${config.id}_`)) void queueFill(event.fill, 'stream');
       return;
     }
     const status = event.order.status;
@@ -531,7 +532,7 @@ export function startGridRuntime(options: GridRuntimeOptions): GridRuntime {
     },
     async deliverFills(fills) {
       let fresh = 0;
-      for (const fill of fills) if (fill.symbol === config.symbol && (await queueFill(fill, 'recovery'))) fresh++;
+      for (const fill of fills) if (fill.symbol === config.symbol && fill.clientOrderId.startsWith(`bb${config.id}_`) && (await queueFill(fill, 'recovery'))) fresh++;
       return fresh;
     },
     stop() {
