@@ -10,21 +10,17 @@
 //   BENCH_RATE requests/s (default 500), BENCH_SECONDS per endpoint (default 10), BENCH_DATABASE_URL:
 //   a Postgres server for the bot's store (a database of its own is made for the run) instead of
 //   the embedded PGlite, which runs in the bot's own thread; BENCH_WALK=0: the price stays put (no fill).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { startCli } from './cli-process.mjs';
 
-const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
-const main = path.join(root, 'dist/cli/main.js');
 const rate = Number(process.env.BENCH_RATE ?? 500);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const work = mkdtempSync(path.join(tmpdir(), 'btcbot-bench-http-'));
-const childEnv = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', HTTP_PORT: '0' };
 
 const children = [];
 // Whatever happens, no child outlives the bench.
@@ -32,36 +28,11 @@ process.on('exit', () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** Starts `btcbot args`; its stderr is collected as parsed JSON log lines (others as `{ msg }`). */
+/** Starts `btcbot args` (startCli), killed at the end of the run. */
 function start(args, env = {}) {
-  const child = spawn(main, args, { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines = [];
-  let stdout = '';
-  let partial = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text) => {
-    const parts = (partial + text).split('\n');
-    partial = parts.pop();
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part));
-      } catch {
-        lines.push({ msg: part });
-      }
-    }
-  });
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  const waitFor = async (prefix, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = lines.find((one) => one.msg.startsWith(prefix));
-      if (line) return line;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${prefix}" within ${timeoutMs} ms; got:\n${lines.map((one) => one.msg).join('\n')}`);
-      await sleep(10);
-    }
-  };
-  return { child, lines, exited, waitFor, stdout: () => stdout };
+  const process_ = startCli(args, env);
+  children.push(process_.child);
+  return process_;
 }
 
 const sim = start(['exchange-sim', '--port', '0']);

@@ -4,16 +4,13 @@
 // walked across 10 resting orders). Prints min / median / max and where the time goes (the
 // start-up's log lines); asserts nothing. Targets (issue 9): < 2 s for (a), < 3 s for (b).
 // Run: npm run build && node bench/recovery.mjs (BENCH_RUNS restarts of each, default 5)
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { startCli } from './cli-process.mjs';
 
-const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
-const main = path.join(root, 'dist/cli/main.js');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const work = mkdtempSync(path.join(tmpdir(), 'btcbot-bench-recovery-'));
 
@@ -32,42 +29,9 @@ const GRID = { lower: 45_000, upper: 55_000, levels: 21 };
 const ORDERS = GRID.levels - 1;
 const FAR_SIDE = { 50000: 45_000, 45000: 50_000 };
 
-// Children run on this Node (its directory first on PATH, for the bin's shebang), as a user runs the command.
-const childEnv = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', HTTP_PORT: '0' };
 
-/** Starts `btcbot args`; its stderr is collected as parsed JSON log lines (others as `{ msg }`). */
-function start(args, env = {}) {
-  const spawnedAt = Date.now();
-  const child = spawn(main, args, { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  let stdout = '';
-  let partial = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text) => {
-    const parts = (partial + text).split('\n');
-    partial = parts.pop();
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part));
-      } catch {
-        lines.push({ msg: part });
-      }
-    }
-  });
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  const waitFor = async (prefix, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = lines.find((one) => one.msg.startsWith(prefix));
-      if (line) return line;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${prefix}" within ${timeoutMs} ms; got:\n${lines.map((one) => one.msg).join('\n')}`);
-      await sleep(10);
-    }
-  };
-  return { child, lines, spawnedAt, exited, waitFor, stdout: () => stdout };
-}
 
-const sim = start(['exchange-sim', '--port', '0', '--state', path.join(work, 'sim-state.json')]);
+const sim = startCli(['exchange-sim', '--port', '0', '--state', path.join(work, 'sim-state.json')]);
 let simUrl;
 while (!(simUrl = / on (http:\/\/127\.0\.0\.1:\d+)/.exec(sim.stdout())?.[1])) await sleep(20);
 const simRequest = async (method, endpoint) => (await fetch(`${simUrl}${endpoint}`, { method })).json();
@@ -85,7 +49,7 @@ const botEnv = {
   DATABASE_URL: '',
   DATA_DIR: path.join(work, 'data'),
 };
-const startBot = () => start(['run', '--config', config, '--log-level', 'info'], botEnv);
+const startBot = () => startCli(['run', '--config', config, '--log-level', 'info'], botEnv);
 
 /** Waits until the grid's orders all rest on the simulator (one empty level). */
 async function settled() {

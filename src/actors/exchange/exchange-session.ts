@@ -37,6 +37,7 @@ import { ExchangeError, type ExchangeEvent, type ExchangePort, type StreamingExc
 import { moduleLogger, silentLogger, type Logger } from '../../adapters/telemetry/logger.js';
 import { ATTR, defaultTracePort, type TracePort, type TraceSpan } from '../../adapters/telemetry/trace-port.js';
 import type { WebsocketHealth } from '../../domain/health.js';
+import { TickBoard } from './tick-board.js';
 import type { PartHealth } from '../supervision/health.js';
 
 export interface ExchangeSessionOptions {
@@ -96,8 +97,7 @@ export class ExchangeSession implements ExchangePort {
   private readonly reconcileIntervalMs: number;
   private readonly connectTimeoutMs: number;
   private readonly listeners = new Set<(event: ExchangeEvent) => void>();
-  private readonly tickListeners = new Set<(tick: Tick) => void>();
-  private readonly lastTicks = new Map<string, Tick>();
+  private readonly ticks = new TickBoard();
   private readonly seenTrades = new Set<string>();
   private readonly watermarks: Map<string, number>;
   private readonly connection: ConnectionActor | undefined;
@@ -189,12 +189,11 @@ export class ExchangeSession implements ExchangePort {
 
   status(): SessionStatus {
     const context = this.connection?.getSnapshot().context;
-    const times = [...this.lastTicks.values()].map((tick) => tick.timestamp);
     return {
       state: this.lastState,
       lastError: context?.lastError ?? null,
       attempt: context?.attempt ?? 0,
-      lastTickAt: times.length === 0 ? null : Math.max(...times),
+      lastTickAt: this.ticks.lastTickAt(),
     };
   }
 
@@ -240,33 +239,17 @@ export class ExchangeSession implements ExchangePort {
   // ---- market data ------------------------------------------------------------------------------
 
   lastTick(symbol: string): Tick | undefined {
-    return this.lastTicks.get(symbol);
+    return this.ticks.lastTick(symbol);
   }
 
   /** Every tick of every symbol, from the stream or from polling. Returns the unsubscribe function. */
   onTick(listener: (tick: Tick) => void): () => void {
-    this.tickListeners.add(listener);
-    return () => this.tickListeners.delete(listener);
+    return this.ticks.onTick(listener);
   }
 
   /** The current tick of `symbol`, waiting for the first one if none has come yet. */
   firstTick(symbol: string, signal?: AbortSignal): Promise<Tick> {
-    const known = this.lastTicks.get(symbol);
-    if (known) return Promise.resolve(known);
-    if (signal?.aborted) return Promise.reject(new Error(`stopped before the first ${symbol} price arrived`));
-    return new Promise<Tick>((resolve, reject) => {
-      const unsubscribe = this.onTick((tick) => {
-        if (tick.symbol !== symbol) return;
-        unsubscribe();
-        signal?.removeEventListener('abort', onAbort);
-        resolve(tick);
-      });
-      const onAbort = (): void => {
-        unsubscribe();
-        reject(new Error(`stopped before the first ${symbol} price arrived`));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.ticks.firstTick(symbol, signal);
   }
 
   // ---- the exchange port --------------------------------------------------------------------------
@@ -319,8 +302,7 @@ export class ExchangeSession implements ExchangePort {
 
   private deliverTick(tick: Tick): void {
     this.lastPriceAt = this.now();
-    this.lastTicks.set(tick.symbol, tick);
-    for (const listener of this.tickListeners) listener(tick);
+    this.ticks.tell(tick);
   }
 
   /** One connection attempt, an exchange.connect span (the outage's child while the streams are down). */

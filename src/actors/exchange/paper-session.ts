@@ -24,6 +24,7 @@ import type { Fill } from '../../domain/trading.js';
 import { planStart } from '../../machines/grid-math.js';
 import type { SessionStatus } from './exchange-session.js';
 import { whenAborted } from '../supervision/when-aborted.js';
+import { TickBoard } from './tick-board.js';
 import { PaperAccount } from './paper-account.js';
 
 /** The live prices of demo mode: a prices-only exchange session (its stream and REST polling). */
@@ -71,9 +72,8 @@ export class PaperSession {
   private readonly accounts = new Map<string, PaperAccount>();
   private readonly accountWaiters = new Map<string, Array<(account: PaperAccount) => void>>();
   private readonly listeners = new Set<(event: ExchangeEvent) => void>();
-  private readonly tickListeners = new Set<(tick: Tick) => void>();
   private readonly failureListeners = new Set<(error: unknown) => void>();
-  private readonly lastTicks = new Map<string, Tick>();
+  private readonly ticks = new TickBoard();
   private readonly stopping = new AbortController();
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -107,8 +107,7 @@ export class PaperSession {
 
   status(): SessionStatus {
     if (this.options.ticker !== undefined) return this.options.ticker.status();
-    const times = [...this.lastTicks.values()].map((tick) => tick.timestamp);
-    return { state: 'connected', lastError: this.lastError, attempt: 0, lastTickAt: times.length === 0 ? null : Math.max(...times) };
+    return { state: 'connected', lastError: this.lastError, attempt: 0, lastTickAt: this.ticks.lastTickAt() };
   }
 
   health(): PartHealth {
@@ -137,28 +136,12 @@ export class PaperSession {
   }
 
   onTick(listener: (tick: Tick) => void): () => void {
-    this.tickListeners.add(listener);
-    return () => this.tickListeners.delete(listener);
+    return this.ticks.onTick(listener);
   }
 
   /** The current price of `symbol`, waiting for the first one. */
   firstTick(symbol: string, signal?: AbortSignal): Promise<Tick> {
-    const known = this.lastTicks.get(symbol);
-    if (known) return Promise.resolve(known);
-    return new Promise<Tick>((resolve, reject) => {
-      const onAbort = (): void => {
-        unsubscribe();
-        reject(new Error(`stopped before the first ${symbol} price arrived`));
-      };
-      const unsubscribe = this.onTick((tick) => {
-        if (tick.symbol !== symbol) return;
-        unsubscribe();
-        signal?.removeEventListener('abort', onAbort);
-        resolve(tick);
-      });
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.ticks.firstTick(symbol, signal);
   }
 
   subscribe(listener: (event: ExchangeEvent) => void): () => void {
@@ -303,8 +286,7 @@ export class PaperSession {
   }
 
   private tell(tick: Tick): void {
-    this.lastTicks.set(tick.symbol, tick);
-    for (const listener of [...this.tickListeners]) listener(tick);
+    this.ticks.tell(tick);
   }
 
   private fail(error: unknown): void {
