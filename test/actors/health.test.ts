@@ -147,12 +147,15 @@ describe('store monitor', () => {
   test('says down within a ping when the database stops answering (error or silence), and up again when it returns', async () => {
     let mode: 'up' | 'refuses' | 'hangs' = 'up';
     const logs: string[] = [];
+    // What the notifier hears (a database down for over a minute is sent, and its end).
+    const changes: string[] = [];
     const logger: Logger = { info: (_, msg) => void logs.push(msg), error: (_, msg) => void logs.push(msg), warn: () => undefined, debug: () => undefined, child: () => logger };
     const monitor = new StoreMonitor({
       ping: () => (mode === 'up' ? Promise.resolve() : mode === 'refuses' ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432')) : new Promise(() => undefined)),
       intervalMs: 20,
       timeoutMs: 50,
       logger,
+      onChange: (status, downForMs) => changes.push(`${status.state}${downForMs === undefined ? '' : ' after an outage'}`),
     });
     expect(monitor.health()).toMatchObject({ healthy: true, state: 'checking' });
     monitor.start();
@@ -171,6 +174,7 @@ describe('store monitor', () => {
       // Each change logged once, not each ping.
       expect(logs.filter((msg) => msg.startsWith('the database is unreachable'))).toHaveLength(2);
       expect(logs.filter((msg) => msg.startsWith('the database is reachable again'))).toHaveLength(2);
+      expect(changes).toEqual(['up', 'down', 'up after an outage', 'down', 'up after an outage']);
     } finally {
       monitor.stop();
     }

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { ExchangeSession } from '../../src/actors/exchange/exchange-session.js';
 import { startGridRuntime, type GridRuntime } from '../../src/actors/grid/grid-runtime.js';
+import type { NotificationEvent } from '../../src/domain/notifications.js';
 import { HealthBoard } from '../../src/actors/supervision/health.js';
 import { runLiveTrading } from '../../src/actors/trading/live-trading.js';
 import type { RestartEvent } from '../../src/actors/supervision/supervisor.js';
@@ -69,6 +70,7 @@ async function setUp() {
   const sessions: Array<{ session: ExchangeSession; fail: (error: Error) => void }> = [];
   const health = new HealthBoard();
   const restarts: RestartEvent[] = [];
+  const notified: NotificationEvent[] = [];
   const running = runLiveTrading({
     grids: [config],
     loadMarket: (symbol) => exchange.loadMarket(symbol),
@@ -79,11 +81,12 @@ async function setUp() {
     startRuntime: crashable(runtimes),
     health,
     onRestart: (event) => restarts.push(event),
+    notifier: { notify: (event) => notified.push(event), close: async () => undefined },
     // Shorter waits than the defaults (1 s doubling), the same intensities.
     supervision: { backoff: { baseMs: 100, maxMs: 400 } },
   });
   running.catch(() => undefined);
-  return { sim, logs, runtimes, sessions, health, restarts, stop, running };
+  return { sim, logs, runtimes, sessions, health, restarts, notified, stop, running };
 }
 
 const open = (sim: BingxSimulator) => sim.exchange.allOrders().filter((order) => order.status === 'open');
@@ -131,7 +134,7 @@ describe('live trading under supervision', () => {
   }, 60_000);
 
   test('a grid that keeps crashing is given up: its orders stay resting, the error is logged', async () => {
-    const { sim, logs, runtimes, health, restarts, stop, running } = await setUp();
+    const { sim, logs, runtimes, health, restarts, notified, stop, running } = await setUp();
     await until(() => open(sim).length === 4, 'the grid to rest');
     // Each start crashes once it trades: 1 s, 2 s and 4 s of backoff, then the supervisor gives up.
     let crashed = 0;
@@ -149,6 +152,9 @@ describe('live trading under supervision', () => {
     expect(report.parts['grid:sup']).toMatchObject({ healthy: false, state: 'ERROR' });
     expect(report.parts['supervision']).toMatchObject({ healthy: false, state: 'gaveUp' });
     expect(new Set(sim.exchange.allOrders().map((order) => order.clientOrderId)).size).toBe(sim.exchange.allOrders().length);
+    // The operator hears of it (Telegram, Discord, a webhook): the start buy's fill, then the give-up.
+    expect(notified.filter((event) => event.kind === 'supervisorGaveUp')).toEqual([{ kind: 'supervisorGaveUp', supervisor: 'btcbot', reason: expect.stringContaining('grids') }]);
+    expect(notified.filter((event) => event.kind === 'fill').map((event) => event.kind === 'fill' && event.clientOrderId)).toContain('bbsup_m1');
     stop.abort();
     await running;
   }, 60_000);
