@@ -88,6 +88,15 @@ describe('ops/prometheus', () => {
     }
   });
 
+  test.skipIf(promtool === undefined)("the backup metric's file as docs/MONITORING.md shows it passes promtool check metrics", () => {
+    const doc = readFileSync(path.resolve(OPS, '../docs/MONITORING.md'), 'utf8');
+    const example = /```\n(# HELP btcbot_backup_last_success_timestamp_seconds [^`]*)```/.exec(doc)?.[1];
+    expect(example).toMatch(/^btcbot_backup_last_success_timestamp_seconds\{environment="prod"\} \d+$/m);
+    const check = spawnSync(promtool!, ['check', 'metrics'], { input: example, encoding: 'utf8', timeout: 30_000 });
+    expect(`${check.stdout}${check.stderr}`).toBe('');
+    expect(check.status).toBe(0);
+  });
+
   test('the scrape jobs: stage and prod labelled with their environment, the backup metric through node-exporter', () => {
     const config = parse(readFileSync(CONFIG, 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[]; labels?: Record<string, string> }[] }[] };
     const jobs = new Map(config.scrape_configs.map((job) => [job.job_name, job]));

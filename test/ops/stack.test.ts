@@ -82,6 +82,9 @@ describe('ops/alloy/config.alloy', () => {
   test('labels: app, environment, level and module, nothing else', () => {
     const labels = /stage\.labels \{\s*values = \{([^}]*)\}/.exec(alloy)?.[1] ?? '';
     expect([...labels.matchAll(/(\w+)\s*=/g)].map((match) => match[1]).sort()).toEqual(['app', 'environment', 'level', 'module']);
+    for (const map of alloy.matchAll(/\blabels\s*= \{([^}]*)\}/g)) {
+      for (const key of map[1]!.matchAll(/(\w+)\s*=/g)) expect(['app', 'environment', 'level', 'module']).toContain(key[1]);
+    }
     const targetLabels = [...alloy.matchAll(/target_label\s*= "(\w+)"/g)].map((match) => match[1]);
     for (const label of targetLabels) expect(['app', 'environment', 'level', 'module']).toContain(label);
     // Loki adds no service_name of its own.
