@@ -109,7 +109,7 @@ describe('ops/grafana dashboards', () => {
     expect(tempo.tracesToLogsV2.datasourceUid).toBe('loki');
     expect(tempo.tracesToLogsV2.query).toContain('trace_id = "$${__trace.traceId}"');
     const dashboardsProvider = parse(readFileSync(path.join(OPS, 'grafana/provisioning/dashboards/dashboards.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
-    expect(dashboardsProvider.providers[0]?.options.path).toBe('/var/lib/grafana/dashboards');
+    expect(dashboardsProvider.providers[0]?.options.path).toBe('/etc/grafana/dashboards');
   });
 });
 
