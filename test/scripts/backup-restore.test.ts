@@ -132,7 +132,7 @@ describe.skipIf(skip !== undefined)('backup_db.sh / restore_db.sh on a real Post
     expect(books()).not.toBe(before);
 
     writeFileSync(log, '');
-    const restore = run(restoreScript, ['--yes', 'stage', path.join(backups, 'stage', files[0])]);
+    const restore = run(restoreScript, ['--yes', 'stage', path.join(backups, 'stage', files[0]!)]);
     expect(restore.stderr).toBe('');
     expect(restore.status).toBe(0);
     expect(books()).toBe(before);
