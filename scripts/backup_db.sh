@@ -93,6 +93,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "backup_db: dumping database '$pg_db' (user '$pg_user') from container $PG_CONTAINER"
+# The books are nobody else's business: the dump is readable by its owner only.
+(umask 077 && : >"$partial") || die "cannot write in $target_dir"
 if ! "$DOCKER" exec "$PG_CONTAINER" pg_dump -Fc -U "$pg_user" -d "$pg_db" >"$partial"; then
   die "pg_dump in container $PG_CONTAINER failed (is the $env_name stack up? right POSTGRES_USER/POSTGRES_DB?); no backup written"
 fi

@@ -4,7 +4,7 @@
 // with the project's migrations. Backup -> change the books -> restore -> the counts and sums are
 // the backed-up ones; plus retention, the .prom file, confirmation and failure paths.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,7 @@ describe.skipIf(skip !== undefined)('backup_db.sh / restore_db.sh on a real Post
     const files = dumps();
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^btcbot-stage-\d{8}T\d{6}Z\.dump$/);
+    expect((statSync(path.join(backups, 'stage', files[0]!)).mode & 0o777).toString(8)).toBe('600');
 
     psql(`delete from fills where trade_id in ('t4', 't8');
           update orders set amount = amount * 3, status = 'canceled' where level = 3;

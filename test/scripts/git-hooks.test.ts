@@ -120,7 +120,9 @@ describe('secret scan of a staged diff', () => {
     expect(scan(fixture, tmp.path('no-such-allow-file')).code).toBe(1);
   });
 
-  it('passes every file of the project as it stands (no false alarm on its own test values)', () => {
+  const inGit = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root, encoding: 'utf8' }).stdout.trim() === 'true';
+  if (!inGit) console.warn('SKIP: not a git clone: the scan of the whole project is skipped');
+  it.skipIf(!inGit)('passes every file of the project as it stands (no false alarm on its own test values)', () => {
     const emptyTree = spawnSync('git', ['hash-object', '-t', 'tree', '/dev/null'], { cwd: root, encoding: 'utf8' }).stdout.trim();
     const all = spawnSync('git', ['diff', '--no-color', '-U0', emptyTree, 'HEAD'], { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
     expect(all.status).toBe(0);
