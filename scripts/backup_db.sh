@@ -4,7 +4,7 @@
 # Runs pg_dump (custom format) inside the environment's Postgres container and writes
 #   ${BACKUP_DIR:-./backups}/<env>/btcbot-<env>-<UTC timestamp>.dump
 # The dump goes to a hidden temporary name first and is renamed only once pg_dump finished and
-# pg_restore --list read it back: a failed backup leaves no partial file. The newest
+# pg_restore read the whole archive back: a failed backup leaves no partial file. The newest
 # ${BACKUP_KEEP:-30} dumps of the environment are kept, older ones removed. On success the time is
 # written for node-exporter's textfile collector (the stale-backup alert reads it):
 #   ${BACKUP_DIR}/metrics/backup-<env>.prom
@@ -99,9 +99,10 @@ if ! "$DOCKER" exec "$PG_CONTAINER" pg_dump -Fc -U "$pg_user" -d "$pg_db" >"$par
   die "pg_dump in container $PG_CONTAINER failed (is the $env_name stack up? right POSTGRES_USER/POSTGRES_DB?); no backup written"
 fi
 [[ -s $partial ]] || die "pg_dump wrote nothing; no backup written"
-# Read the archive back: a truncated or corrupt dump fails here, not on the day it is needed.
-if ! "$DOCKER" exec -i "$PG_CONTAINER" pg_restore --list <"$partial" >/dev/null; then
-  die "the dump does not read back (pg_restore --list failed); no backup written"
+# Read the whole archive back (every data block, into /dev/null): a truncated or corrupt dump
+# fails here, not on the day it is needed.
+if ! "$DOCKER" exec -i "$PG_CONTAINER" pg_restore --file=/dev/null <"$partial"; then
+  die "the dump does not read back (pg_restore failed on it); no backup written"
 fi
 mv -- "$partial" "$final" || die "cannot rename the dump to $final"
 trap - EXIT

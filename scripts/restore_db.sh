@@ -3,7 +3,7 @@
 #   scripts/restore_db.sh [--yes] <stage|prod> FILE
 #
 # Asks you to type the environment's name before it touches anything (--yes skips the question,
-# for scripts). Then: checks FILE reads as a pg_dump archive, stops the bot container (so it does
+# for scripts). Then: checks FILE reads whole as a pg_dump archive, stops the bot container (so it does
 # not trade on a half-restored database), runs pg_restore --clean --if-exists in one transaction
 # (an error rolls the whole restore back), and starts the bot again if it was running before.
 # If the restore fails the bot is left stopped: look at the database, then `docker start` it.
@@ -90,7 +90,8 @@ if ((assume_yes == 0)); then
 fi
 
 echo "restore_db: checking that $file is a pg_dump archive"
-if ! "$DOCKER" exec -i "$PG_CONTAINER" pg_restore --list <"$file" >/dev/null; then
+# The whole archive is read (into /dev/null) before the bot is stopped: a truncated file fails here.
+if ! "$DOCKER" exec -i "$PG_CONTAINER" pg_restore --file=/dev/null <"$file"; then
   die "$file does not read as a pg_dump custom-format archive (or container $PG_CONTAINER is not running); nothing was changed"
 fi
 

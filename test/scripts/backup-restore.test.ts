@@ -25,6 +25,11 @@ case "$1" in
     shift
     while [[ $1 == -* ]]; do shift; done
     shift
+    if [[ $1 == pg_dump && -n \${FAKE_DUMP_CUT:-} ]]; then
+      # A dump cut short: its first FAKE_DUMP_CUT bytes, then exit FAKE_DUMP_EXIT.
+      "$@" | head -c "$FAKE_DUMP_CUT"
+      exit "\${FAKE_DUMP_EXIT:-0}"
+    fi
     exec "$@"
     ;;
   inspect) echo "\${FAKE_BOT_RUNNING:-true}" ;;
@@ -201,6 +206,17 @@ describe.skipIf(skip !== undefined)('backup_db.sh / restore_db.sh on a real Post
     expect(readFileSync(prom, 'utf8')).toBe(promBefore);
   });
 
+  it('leaves no file when the dump is cut short, whether or not pg_dump says so', () => {
+    const before = dumps();
+    const size = statSync(path.join(backups, 'stage', before.at(-1)!)).size;
+    for (const [cut, exit] of [['100', '1'], ['100', '0'], [String(Math.floor(size * 0.8)), '0']] as const) {
+      const failed = run(backupScript, ['stage'], { FAKE_DUMP_CUT: cut, FAKE_DUMP_EXIT: exit });
+      expect(failed.status, `${cut} bytes, exit ${exit}`).toBe(1);
+      expect(failed.stderr).toMatch(exit === '1' ? /pg_dump in container .* failed/ : /the dump does not read back/);
+      expect(readdirSync(path.join(backups, 'stage')).sort()).toEqual(before);
+    }
+  });
+
   it('rejects bad usage', () => {
     expect(run(backupScript, []).status).toBe(2);
     expect(run(backupScript, ['dev']).status).toBe(2);
@@ -232,6 +248,15 @@ describe.skipIf(skip !== undefined)('backup_db.sh / restore_db.sh on a real Post
     const bad = run(restoreScript, ['--yes', 'stage', junk]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('does not read as a pg_dump custom-format archive');
+    expect(readFileSync(log, 'utf8')).not.toMatch(/^stop /m);
+
+    // A copy cut short: its table of contents reads, its data does not.
+    const whole = readFileSync(path.join(backups, 'stage', dumps().at(-1)!));
+    const cut = tmp.path('cut.dump');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.8)));
+    writeFileSync(log, '');
+    const truncated = run(restoreScript, ['--yes', 'stage', cut]);
+    expect(truncated.status).toBe(1);
     expect(readFileSync(log, 'utf8')).not.toMatch(/^stop /m);
 
     const missing = run(restoreScript, ['--yes', 'stage', tmp.path('nope.dump')]);
