@@ -107,7 +107,7 @@ fi
 echo "restore_db: restoring into database '$pg_db' (user '$pg_user')"
 if ! "$DOCKER" exec -i "$PG_CONTAINER" pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error \
   -U "$pg_user" -d "$pg_db" <"$file"; then
-  msg="pg_restore failed; the transaction was rolled back"
+  msg="pg_restore failed; nothing of it was kept (one transaction)"
   if ((bot_was_running)); then
     msg="$msg; $BOT_CONTAINER is left stopped: check the database, then run: $DOCKER start $BOT_CONTAINER"
   fi

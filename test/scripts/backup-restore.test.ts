@@ -263,8 +263,16 @@ describe.skipIf(skip !== undefined)('backup_db.sh / restore_db.sh on a real Post
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("no readable backup file");
 
+    // pg_restore itself fails (here: no such database): the bot stays stopped, and the message says how to start it.
     writeFileSync(log, '');
     const file = path.join(backups, 'stage', dumps().at(-1)!);
+    const failed = run(restoreScript, ['--yes', 'stage', file], { PG_DB: `${db}_missing` });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('pg_restore failed; nothing of it was kept (one transaction); btcbot-stage is left stopped');
+    expect(readFileSync(log, 'utf8')).toMatch(/^stop btcbot-stage$/m);
+    expect(readFileSync(log, 'utf8')).not.toMatch(/^start /m);
+
+    writeFileSync(log, '');
     const stopped = run(restoreScript, ['--yes', 'stage', file], { FAKE_BOT_RUNNING: 'false' });
     expect(stopped.status).toBe(0);
     expect(readFileSync(log, 'utf8')).not.toMatch(/^(stop|start) /m);
