@@ -86,6 +86,7 @@ export async function run(args: string[]): Promise<number> {
   const metrics = createMetrics({ environment: config.environment });
   const telemetry = await startTelemetry({ serviceName: process.env.OTEL_SERVICE_NAME || 'btcbot', env: process.env, logger, metrics });
   const health = new HealthBoard({ version: buildVersion(process.env), environment: config.environment, trading_mode: config.mode });
+  metrics.trackHealth(() => health.report());
   let http: HttpServer | undefined;
   // The running grids' control, for the control API: set by the trading mode while its tree runs.
   let control: GridControl | undefined;

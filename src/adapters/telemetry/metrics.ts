@@ -8,6 +8,7 @@
 // btcbot_orders_pending and btcbot_api_latency_seconds: keep them.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GridFigures, RequestObserver, TradingObservers } from '../../domain/figures.js';
+import type { HealthReport } from '../../domain/health.js';
 import type { GiveUpReason, RestartEvent, SupervisorStatus } from '../../domain/supervision.js';
 import type { Side } from '../../domain/trading.js';
 
@@ -28,6 +29,8 @@ export interface Metrics extends Required<TradingObservers> {
   trackSupervisor(source: StatusSource): () => void;
   /** Reads these grids' figures at every scrape (btcbot_positions_open, btcbot_pnl_total, ...) until the returned function is called. */
   trackGrids(source: () => readonly GridFigures[]): () => void;
+  /** Reads /health's report at every scrape (btcbot_health_up, btcbot_component_up) until the returned function is called. */
+  trackHealth(source: () => HealthReport): () => void;
   /** Counts a new fill of a grid's order (btcbot_trades_total). */
   recordTrade(grid: string, side: Side): void;
   /** Counts the exchange stream coming back after it was lost (btcbot_exchange_reconnects_total). */
@@ -103,6 +106,40 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     }
   };
+  // /health's verdict and its components, read at each scrape: an alert on a 503 whatever its cause.
+  const healthSources = new Set<() => HealthReport>();
+  const readHealth = (): HealthReport[] => {
+    const reports: HealthReport[] = [];
+    for (const source of healthSources) {
+      try {
+        reports.push(source());
+      } catch {
+        // a source that cannot report is left out of this scrape
+      }
+    }
+    return reports;
+  };
+  new Gauge({
+    name: 'btcbot_health_up',
+    help: 'Whether /health says healthy (1) or unhealthy (0, it answers 503)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const report of readHealth()) this.set(report.status === 'healthy' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'btcbot_component_up',
+    help: "Whether a /health component is healthy or disabled (1) or unhealthy (0): database, websocket, exchange_api",
+    labelNames: ['component'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const report of readHealth()) {
+        for (const [component, health] of Object.entries(report.components)) this.set({ component }, health.status === 'unhealthy' ? 0 : 1);
+      }
+    },
+  });
   new Gauge({
     name: 'btcbot_actor_up',
     help: 'Whether a supervised actor is running (1) or not (0: restarting, exited, stopped), by systemId',
@@ -264,6 +301,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     trackSupervisor(source) {
       sources.add(source);
       return () => void sources.delete(source);
+    },
+    trackHealth(source) {
+      healthSources.add(source);
+      return () => void healthSources.delete(source);
     },
     trackGrids(source) {
       gridSources.add(source);

@@ -5,6 +5,7 @@ import { timedRequests } from '../../../src/adapters/exchange/timed-requests.js'
 import type { ExchangeRequests } from '../../../src/adapters/exchange/port.js';
 import { createMetrics } from '../../../src/adapters/telemetry/metrics.js';
 import type { GridFigures } from '../../../src/domain/figures.js';
+import type { HealthReport } from '../../../src/domain/health.js';
 import { unknownFigures } from '../../../src/machines/grid-figures.js';
 import type { GiveUpReason } from '../../../src/machines/supervisor.machine.js';
 import { checkMetrics, promtool } from '../../support/promtool.js';
@@ -262,5 +263,29 @@ describe('the deployment\'s metrics', () => {
     metrics.recordRestart(restart);
     const text = await metrics.render();
     expect(checkMetrics(text)).toEqual({ code: 0, problems: [] });
+  });
+});
+
+describe("/health's verdict as metrics", () => {
+  it('btcbot_health_up and btcbot_component_up follow the report at each scrape (disabled counts as up)', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let database: 'healthy' | 'unhealthy' = 'healthy';
+    const report = () =>
+      ({
+        status: database === 'healthy' ? 'healthy' : 'unhealthy',
+        components: { database: { status: database, latency_ms: 1 }, websocket: { status: 'disabled', connected: false }, exchange_api: { status: 'healthy', latency_ms: 20 } },
+      }) as unknown as HealthReport;
+    const untrack = metrics.trackHealth(report);
+    const text = await metrics.render();
+    expect(text).toContain('btcbot_health_up 1');
+    expect(text).toContain('btcbot_component_up{component="database"} 1');
+    expect(text).toContain('btcbot_component_up{component="websocket"} 1');
+    database = 'unhealthy';
+    const down = await metrics.render();
+    expect(down).toContain('btcbot_health_up 0');
+    expect(down).toContain('btcbot_component_up{component="database"} 0');
+    expect(down).toContain('btcbot_component_up{component="exchange_api"} 1');
+    untrack();
+    expect(await metrics.render()).not.toContain('btcbot_component_up{');
   });
 });
