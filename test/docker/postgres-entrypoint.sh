@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The test stand-in's entrypoint for postgres:15 (see base-images.sh): initialises PGDATA on the
-# first start from POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, as the official image does,
+# first start from POSTGRES_USER / POSTGRES_PASSWORD[_FILE] / POSTGRES_DB, as the official image does,
 # then runs postgres as the postgres user, listening on every address.
 set -euo pipefail
 : "${PGDATA:=/var/lib/postgresql/data}"
+# POSTGRES_PASSWORD_FILE (a Docker secret), as the official image reads it.
+if [[ -n ${POSTGRES_PASSWORD_FILE:-} ]]; then export POSTGRES_PASSWORD; POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); fi
 user=${POSTGRES_USER:-postgres}
 db=${POSTGRES_DB:-$user}
 
