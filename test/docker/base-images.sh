@@ -63,7 +63,9 @@ fi
 
 # postgres:15: Debian's postgresql-15 with an entrypoint that honours POSTGRES_USER,
 # POSTGRES_PASSWORD, POSTGRES_DB and PGDATA as the official image does.
-if [[ ${FORCE:-} == 1 ]] || ! has_image postgres:15; then
+# Rebuilt when its entrypoint changed (the image carries the script's hash as a label).
+entrypoint_hash=$(sha256sum test/docker/postgres-entrypoint.sh | cut -c1-16)
+if [[ ${FORCE:-} == 1 ]] || [[ $("$docker" image inspect -f '{{index .Config.Labels "btcbot.test.entrypoint"}}' postgres:15 2>/dev/null) != "$entrypoint_hash" ]]; then
   ctx="$work/postgres"
   mkdir -p "$ctx"
   cp test/docker/postgres-entrypoint.sh "$ctx/docker-entrypoint.sh"
@@ -80,6 +82,7 @@ STOPSIGNAL SIGINT
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["postgres"]
 DOCKERFILE
+  echo "LABEL btcbot.test.entrypoint=$entrypoint_hash" >>"$ctx/Dockerfile"
   "$docker" build -q -t postgres:15 "$ctx" >/dev/null
   echo "built postgres:15"
 fi

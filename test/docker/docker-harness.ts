@@ -39,12 +39,12 @@ export interface Exec {
 }
 
 /** Runs `file args`; resolves with its output and exit code (never rejects on a non-zero exit). */
-export function run(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<Exec> {
+export function run(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; replaceEnv?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<Exec> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
       args,
-      { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { cwd: options.cwd ?? ROOT, env: { ...(options.replaceEnv ?? process.env), ...options.env }, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(new Error(`${file} ${args.join(' ')}: ${error.message}\n${stderr}`));
         resolve({ stdout, stderr, code: error ? (error.code as number) : 0 });
@@ -63,7 +63,10 @@ export async function docker(args: readonly string[], options: { env?: NodeJS.Pr
 /** docker-compose with `file`, project `project` and `envFile`; fails with its output unless it exits 0. */
 export async function compose(project: string, file: string, envFile: string, args: readonly string[], timeoutMs = 180_000): Promise<string> {
   const [command, ...rest] = COMPOSE;
-  const result = await run(command!, [...rest, '--env-file', envFile, '-f', path.join(ROOT, file), '-p', project, ...args], { timeoutMs });
+  // Compose prefers this process's environment to the env file: the file's variables are taken out of it.
+  const fromFile = new Set(readFileSync(envFile, 'utf8').split('\n').map((line) => line.split('=')[0]!.trim()));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !fromFile.has(name)));
+  const result = await run(command!, [...rest, '--env-file', envFile, '-f', path.join(ROOT, file), '-p', project, ...args], { timeoutMs, replaceEnv: env });
   if (result.code !== 0) throw new Error(`docker-compose -p ${project} ${args.join(' ')} exited ${result.code}:\n${result.stderr}${result.stdout}`);
   return result.stdout.trim();
 }
@@ -72,9 +75,8 @@ async function imageExists(tag: string): Promise<boolean> {
   return (await run(DOCKER, ['image', 'inspect', tag])).code === 0;
 }
 
-/** Builds the stand-in bases (test/docker/base-images.sh) unless they exist; one builder at a time across test files. */
+/** Builds the stand-in bases (test/docker/base-images.sh: it skips what exists); one builder at a time across test files. */
 export async function ensureBaseImages(): Promise<void> {
-  if ((await imageExists('node:24-bookworm-slim')) && (await imageExists('postgres:15'))) return;
   const built = await run('flock', ['/tmp/btcbot-docker-base-images.lock', path.join(ROOT, 'test/docker/base-images.sh')], { env: { DOCKER }, timeoutMs: 600_000 });
   if (built.code !== 0) throw new Error(`building the stand-in base images failed (it needs root for debootstrap):\n${built.stdout}${built.stderr}`);
 }
