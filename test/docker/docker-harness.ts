@@ -125,6 +125,9 @@ export async function ensureImage(): Promise<BuiltImage> {
   const tag = `btcbot-test/btcbot:${revision}`;
   if (await imageExists(tag)) return { tag, revision };
   const { ms, log } = await buildImage(tag, revision);
+  // The images of earlier sources would pile up (400 MB each): the test files of one run share this one.
+  const older = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', 'btcbot-test/btcbot'])).split('\n').filter((name) => name !== '' && name !== tag);
+  if (older.length > 0) await run(DOCKER, ['rmi', ...older]);
   return { tag, revision, buildMs: ms, log };
 }
 
