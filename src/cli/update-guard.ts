@@ -3,8 +3,8 @@
 // container before it stops the container for a new image; exit code 75 (EX_TEMPFAIL) makes it
 // skip this update and try again at its next poll. It asks the running bot's /health (HTTP_HOST,
 // HTTP_PORT, as `btcbot health` does) and says "not now" while
-//  - a grid is RECOVERING (a start or restart reconciling with the exchange) or its actors crashed
-//    (the supervisor is restarting it, which is a recovery), or
+//  - a grid is RECOVERING (a start or restart reconciling with the exchange), its actors crashed,
+//    or it is `starting` (between a supervised restart's incarnations): a recovery, or
 //  - an order is in flight: an order actor in a state other than resting on the exchange (`open`,
 //    `partiallyFilled`) or finished (filled, canceled, rejected, expired): its intent stored but
 //    not yet sent, sent but not acknowledged, being looked up or canceled, or a write to the store
@@ -34,8 +34,8 @@ flight or a grid recovers, 0 when the bot may be stopped for an update (also whe
 
 /** Order actor states in which nothing is in flight: resting on the exchange, or done with. */
 const SETTLED_ORDER_STATES = new Set(['open', 'partiallyFilled', 'filled', 'canceled', 'rejected', 'expired']);
-/** Grid part states that are a recovery under way. */
-const RECOVERY_STATES = new Set(['RECOVERING', 'crashed']);
+/** Grid part states that are a recovery under way (or about to be: `starting`, the supervisor restarting the grid). */
+const RECOVERY_STATES = new Set(['RECOVERING', 'crashed', 'starting']);
 
 interface HealthPart {
   state?: string;

@@ -41,9 +41,10 @@ describe('reasonsToWait', () => {
   test.each(['recording', 'recordBackoff', 'submitted', 'inFlight', 'lookupBackoff', 'pendingCancel', 'cancelBackoff'])('an order in %s is in flight', (state) => {
     expect(reasonsToWait(healthOf('ACTIVE', { open: 19, [state]: 1 }))).toEqual([`grid btc: orders in flight (1 ${state})`]);
   });
-  test('a recovering or crashed grid', () => {
+  test('a recovering, crashed or (re)starting grid', () => {
     expect(reasonsToWait(healthOf('RECOVERING'))).toEqual(['grid btc: recovering']);
     expect(reasonsToWait({ parts: { 'grid:eth': { state: 'crashed' } } })).toEqual(['grid eth: recovering']);
+    expect(reasonsToWait({ parts: { 'grid:eth': { state: 'starting' } } })).toEqual(['grid eth: recovering']);
   });
   test('a count of 0 is no order', () => {
     expect(reasonsToWait(healthOf('ACTIVE', { submitted: 0, open: 2 }))).toEqual([]);
