@@ -5,11 +5,12 @@
 #     --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ) .
 # docs/DEPLOYMENT.md: the compose stacks, Watchtower, the figures.
 
-# ---- build: npm ci with dev dependencies runs `prepare` (tsc -> dist/) -----------------------------
+# ---- build: the dev dependencies, then tsc -> dist/ -------------------------------------------------
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` needs src/, copied after, so that a source change keeps this layer.
+# --ignore-scripts: `prepare` (the build) needs src/, copied after so that a source change keeps this
+# layer; and the `node` dev package's install script would fetch a second Node binary for nothing.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
