@@ -15,10 +15,14 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(args
   migrate: { summary: 'apply the database migrations (DATABASE_URL, else the embedded database)', load: () => import('./migrate.js') },
   run: { summary: 'run the configured grids until SIGTERM (paper, demo or live mode)', load: () => import('./run.js') },
   status: { summary: "print a running bot's grids (GET /api/v1/grids; needs API_TOKEN)", load: () => import('./status.js') },
+  'update-guard': {
+    summary: "Watchtower's pre-update hook: exit 75 (skip) while an order is in flight or a grid recovers, else 0",
+    load: () => import('./update-guard.js'),
+  },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`);
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(12)} ${command.summary}`);
   return `usage: btcbot <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nbtcbot <command> --help shows a command's options.\n`;
 }
 

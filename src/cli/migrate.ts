@@ -1,7 +1,7 @@
 // `btcbot migrate [--config FILE]`: applies the database migrations (db/migrations) and exits.
 // `btcbot run` applies them at every start too; this is for deploys that migrate first.
 import { openStore } from '../adapters/store/open-store.js';
-import { loadServiceConfig } from '../config/service-config.js';
+import { databaseUrlOf, loadServiceConfig } from '../config/service-config.js';
 import { parseCommandArgs } from './command-args.js';
 import { logFlagOptions, loggerFromFlags } from './log-flags.js';
 
@@ -11,7 +11,7 @@ const help = `usage: btcbot migrate [--config FILE] [options]
   --log-level L     debug, info (default), warn, error or silent (env LOG_LEVEL; the flag wins)
   --log-format F    json (default) or text
 
-The database is DATABASE_URL (postgres://...), else the embedded PGlite in database.dataDir
+The database is DATABASE_URL (postgres://...; or DATABASE_URL_FILE), else the embedded PGlite in database.dataDir
 (env DATA_DIR, default ./data).
 `;
 
@@ -21,7 +21,7 @@ export async function run(args: string[]): Promise<number> {
   const logger = loggerFromFlags(values, 'info');
   const settings =
     values.config === undefined
-      ? { dataDir: process.env.DATA_DIR || './data', ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) }
+      ? { dataDir: process.env.DATA_DIR || './data', ...databaseUrlOf(process.env) }
       : (await loadServiceConfig(values.config)).database;
   const { database } = await openStore(settings, logger);
   await database.close();

@@ -16,6 +16,7 @@ import { createMetrics } from '../adapters/telemetry/metrics.js';
 import { startTelemetry, type Telemetry } from '../adapters/telemetry/telemetry.js';
 import { createNotifier } from '../adapters/notify/notifier.js';
 import { apiToken } from '../config/api-token.js';
+import { secretFromEnv } from '../config/env-secret.js';
 import { exchangeCredentials } from '../config/exchange-credentials.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
 import { buildVersion } from '../config/version.js';
@@ -50,7 +51,7 @@ Modes (TRADING_MODE overrides the file's mode), all on the same supervised runti
 
 Every mode writes every order ahead to the database, and paper and demo keep the paper
 exchange's account there too, so a restart (a crash, SIGKILL, an image update) continues the
-same account and grid: DATABASE_URL (postgres://...), else an embedded database in
+same account and grid: DATABASE_URL[_FILE] (postgres://...), else an embedded database in
 database.dataDir (env DATA_DIR, default ./data).
 
 Logs: JSON lines carry app, environment, module and, while a span is active, trace_id /
@@ -59,7 +60,7 @@ span_id; LOG_LEVEL sets the level when --log-level is not given.
 Environment: ENVIRONMENT (dev, stage, prod: a label on /health, metrics and logs), GIT_SHA or
 BUILD_SHA (the build's commit, in /health's version), LOG_LEVEL, TRADING_MODE, EXCHANGE_ID, EXCHANGE_URL (replaces every REST and WebSocket base
 URL of the exchange, e.g. a simulator), CONFIRM_LIVE_TRADING, EXCHANGE_API_KEY[_FILE],
-EXCHANGE_API_SECRET[_FILE], DATABASE_URL, DATA_DIR, API_TOKEN[_FILE]; notifications:
+EXCHANGE_API_SECRET[_FILE], DATABASE_URL[_FILE], DATA_DIR, API_TOKEN[_FILE]; notifications:
 docs/notifications.md.
 `;
 
@@ -170,12 +171,13 @@ function secretsOf(env: NodeJS.ProcessEnv, token: string | undefined): string[] 
     // a credentials error is the trading mode's to report
   }
   try {
-    if (env.DATABASE_URL) {
-      const password = decodeURIComponent(new URL(env.DATABASE_URL).password);
-      if (password !== '') secrets.push(password, env.DATABASE_URL);
+    const databaseUrl = secretFromEnv(env, 'DATABASE_URL');
+    if (databaseUrl !== undefined) {
+      const password = decodeURIComponent(new URL(databaseUrl).password);
+      if (password !== '') secrets.push(password, databaseUrl);
     }
   } catch {
-    // not a URL: the store reports it
+    // not a URL, or an unreadable file: the config or the store reports it
   }
   return secrets;
 }

@@ -5,6 +5,7 @@
 // API keys are never in the file (its keys are checked strictly): see exchange-credentials.ts.
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
+import { secretFromEnv } from './env-secret.js';
 import type { GridConfig } from './grid-config.js';
 import { parseGrids, readConfigFile } from './load-config.js';
 
@@ -129,6 +130,12 @@ const envNames: Readonly<Record<string, string>> = {
   'http.port': 'HTTP_PORT',
 };
 
+/** DATABASE_URL, or DATABASE_URL_FILE (a Docker secret: the URL holds the database's password). */
+export function databaseUrlOf(env: NodeJS.ProcessEnv): { url?: string } {
+  const url = secretFromEnv(env, 'DATABASE_URL');
+  return url === undefined ? {} : { url };
+}
+
 /** Reads the service config from `file`, then applies TRADING_MODE from `env`. */
 export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceConfig> {
   const document = await readConfigFile(file);
@@ -154,7 +161,7 @@ export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = p
     feed: { ...feed, ...(feed.data === undefined ? {} : { data: feed.data }) },
     exchange: { ...exchange, ...(exchange.url === undefined ? {} : { url: exchange.url }) },
     confirmLiveTrading: parsed.data.confirmLiveTrading,
-    database: { dataDir: parsed.data.database.dataDir, ...(env.DATABASE_URL ? { url: env.DATABASE_URL } : {}) },
+    database: { dataDir: parsed.data.database.dataDir, ...databaseUrlOf(env) },
     shutdown: parsed.data.shutdown,
     http: parsed.data.http,
     grids,

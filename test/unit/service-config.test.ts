@@ -46,6 +46,17 @@ describe('loadServiceConfig', () => {
     expect((await loadServiceConfig(temp.file('confirmed.yaml', `confirmLiveTrading: true\n${GRID}`), { CONFIRM_LIVE_TRADING: 'no' })).confirmLiveTrading).toBe(false);
   });
 
+  test('DATABASE_URL or DATABASE_URL_FILE (a Docker secret), never both', async () => {
+    const file = temp.file('db.yaml', GRID);
+    const url = 'postgres://btcbot:s3cret@postgres:5432/btcbot';
+    expect((await loadServiceConfig(file, {})).database).toEqual({ dataDir: './data' });
+    expect((await loadServiceConfig(file, { DATABASE_URL: url })).database.url).toBe(url);
+    expect((await loadServiceConfig(file, { DATABASE_URL_FILE: temp.file('database_url', `${url}\n`) })).database.url).toBe(url);
+    const both = await rejected(loadServiceConfig(file, { DATABASE_URL: url, DATABASE_URL_FILE: temp.file('database_url', url) }));
+    expect(both.message).toContain('both DATABASE_URL and DATABASE_URL_FILE are set');
+    expect(both.message).not.toContain('s3cret');
+  });
+
   test('bad settings name the key and, when it came from the environment, the variable', async () => {
     const file = temp.file('plain.yaml', GRID);
     expect((await rejected(loadServiceConfig(file, { EXCHANGE_ID: 'Bing X' }))).message).toMatch(/exchange\.id: .*ccxt exchange id.*\(EXCHANGE_ID\)/);
