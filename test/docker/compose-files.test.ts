@@ -100,4 +100,10 @@ test('stage and prod share no network, volume, service or Watchtower scope', () 
   expect(overlap(stage.services, prod.services)).toEqual([]);
   expect(overlap(stage.networks, prod.networks)).toEqual([]);
   expect(overlap(stage.volumes, prod.volumes)).toEqual([]);
+  // The networks the monitoring stack reaches each bot on are two (it joins both), and the fixed
+  // container names differ too.
+  expect(stage.networks['stage-monitoring']).toEqual({ name: '${BTCBOT_STAGE_MONITORING_NETWORK:-btcbot-monitoring-stage}' });
+  expect(prod.networks['prod-monitoring']).toEqual({ name: '${BTCBOT_PROD_MONITORING_NETWORK:-btcbot-monitoring-prod}' });
+  expect(stage.services['btcbot-stage']).toMatchObject({ container_name: '${BTCBOT_STAGE_CONTAINER:-btcbot-stage}', networks: ['stage', 'stage-monitoring'] });
+  expect(prod.services['btcbot-prod']).toMatchObject({ container_name: '${BTCBOT_PROD_CONTAINER:-btcbot-prod}', networks: ['prod', 'prod-monitoring'] });
 });

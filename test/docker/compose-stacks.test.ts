@@ -62,6 +62,11 @@ async function stack(kind: 'stage' | 'prod', user: string, exchangeUrl: string, 
     BTCBOT_SECRETS_DIR: dir,
     EXCHANGE_URL: exchangeUrl,
     LOG_LEVEL: 'info',
+    // The stack's fixed names (container names, its monitoring network) made this run's own: a
+    // test never meets a real stack on the same host, nor an earlier run's leftovers.
+    [`BTCBOT_${kind.toUpperCase()}_CONTAINER`]: `${project}-bot`,
+    [`BTCBOT_${kind.toUpperCase()}_DB_CONTAINER`]: `${project}-db`,
+    [`BTCBOT_${kind.toUpperCase()}_MONITORING_NETWORK`]: `${project}-monitoring`,
   };
   const envFile = path.join(dir, `.env.${kind}`);
   const setEnv = (overrides: Record<string, string>): void => {

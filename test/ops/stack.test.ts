@@ -1,6 +1,6 @@
 // The ops stack's compose file and the configs it mounts: every mounted file is in the repo, the
 // services the deployment asks for are there (Caddy behind the `tls` profile), the bots are reached
-// over the external network btcbot-monitoring, Alloy labels logs with app/environment/level/module
+// over each bot stack's own network (btcbot-monitoring-stage / -prod), Alloy labels logs with app/environment/level/module
 // only, Tempo receives OTLP on 0.0.0.0, Loki's ruler has the error-burst rule; and `yamllint`
 // (Debian package yamllint) finds nothing in ops/.
 import { spawnSync } from 'node:child_process';
@@ -48,11 +48,12 @@ describe('ops/docker-compose.monitoring.yml', () => {
     expect(compose.services.alloy!.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock:ro');
   });
 
-  test("the bots are reached over the external network btcbot-monitoring; the stack's own ports are on 127.0.0.1 (Caddy's aside)", () => {
-    expect(compose.networks.monitoring).toEqual({ name: 'btcbot-monitoring', external: true });
+  test("the bots are reached over each stack's own network, joined by Prometheus and Tempo only; the stack's own ports are on 127.0.0.1 (Caddy's aside)", () => {
+    expect(compose.networks['bots-stage']).toEqual({ name: 'btcbot-monitoring-stage', external: true });
+    expect(compose.networks['bots-prod']).toEqual({ name: 'btcbot-monitoring-prod', external: true });
     for (const [name, service] of Object.entries(compose.services)) {
       if (name === 'tempo-init') continue;
-      expect(service.networks, name).toEqual(['monitoring']);
+      expect(service.networks, name).toEqual(name === 'prometheus' || name === 'tempo' ? ['monitoring', 'bots-stage', 'bots-prod'] : ['monitoring']);
       if (name !== 'caddy') for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:/);
     }
     // 3000 and 3001 are the bots' host ports (prod, stage).
@@ -61,7 +62,7 @@ describe('ops/docker-compose.monitoring.yml', () => {
     expect(hostPorts).not.toContain('3001');
   });
 
-  test("node-exporter's textfile collector reads ${BACKUP_DIR}/metrics, where the backup script writes backup.prom", () => {
+  test("node-exporter's textfile collector reads ${BACKUP_DIR}/metrics, where the backup script writes backup-<env>.prom", () => {
     const exporter = compose.services['node-exporter']!;
     expect(exporter.command).toContain('--collector.textfile.directory=/textfile');
     expect(exporter.volumes).toEqual(['${BACKUP_DIR:-/var/backups/btcbot}/metrics:/textfile:ro']);
