@@ -3,12 +3,22 @@
 // rotated logs, secrets as files, an unpublished database left alone by Watchtower, a Watchtower
 // scoped to its stack with the update-guard hook, nothing shared between stage and prod, and every
 // variable listed in the stack's .env example.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** docker-compose (v1) or `docker compose` (v2), when either is installed: `config` needs no engine. */
+const composeCommand = ((): string[] | undefined => {
+  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return ['docker-compose'];
+  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0) return ['docker', 'compose'];
+  if (process.env.REQUIRE_DOCKER === '1') throw new Error('REQUIRE_DOCKER=1 but neither docker-compose nor docker compose is installed');
+  console.warn('SKIP: neither docker-compose nor docker compose is installed: `docker-compose config` of the stacks is skipped');
+  return undefined;
+})();
 
 interface Service {
   image: string;
@@ -106,4 +116,26 @@ test('stage and prod share no network, volume, service or Watchtower scope', () 
   expect(prod.networks['prod-monitoring']).toEqual({ name: '${BTCBOT_PROD_MONITORING_NETWORK:-btcbot-monitoring-prod}' });
   expect(stage.services['btcbot-stage']).toMatchObject({ container_name: '${BTCBOT_STAGE_CONTAINER:-btcbot-stage}', networks: ['stage', 'stage-monitoring'] });
   expect(prod.services['btcbot-prod']).toMatchObject({ container_name: '${BTCBOT_PROD_CONTAINER:-btcbot-prod}', networks: ['prod', 'prod-monitoring'] });
+});
+
+describe('the compose files by the real tools', () => {
+  const files = ['docker-compose.stage.yml', 'docker-compose.prod.yml', 'ops/docker-compose.monitoring.yml'];
+
+  test('dclint (the docker-compose linter) finds no error (its rules that contradict the design are turned off in .dclintrc.yaml, each with why)', () => {
+    const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/dclint/bin/dclint.cjs'), '-c', '.dclintrc.yaml', '--color', 'false', ...files], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    if (run.error) throw run.error;
+    const output = `${run.stdout}${run.stderr}`;
+    expect(output, output).toMatch(/\(0 errors?, \d+ warnings?\)|^\s*$/m);
+    expect(run.status, output).toBe(0);
+  });
+
+  test.skipIf(composeCommand === undefined)(`docker-compose config accepts each stack with its .env example ${composeCommand === undefined ? '(SKIP: no docker-compose)' : ''}`, () => {
+    for (const kind of ['stage', 'prod']) {
+      const [command, ...rest] = composeCommand!;
+      const run = spawnSync(command!, [...rest, '--env-file', `.env.${kind}.example`, '-f', `docker-compose.${kind}.yml`, 'config', '-q'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      if (run.error) throw run.error;
+      expect(`${run.stdout}${run.stderr}`, kind).toBe('');
+      expect(run.status, kind).toBe(0);
+    }
+  });
 });

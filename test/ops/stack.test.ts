@@ -2,7 +2,7 @@
 // services the deployment asks for are there (Caddy behind the `tls` profile), the bots are reached
 // over each bot stack's own network (btcbot-monitoring-stage / -prod), Alloy labels logs with app/environment/level/module
 // only, Tempo receives OTLP on 0.0.0.0, Loki's ruler has the error-burst rule; and `yamllint`
-// (Debian package yamllint) finds nothing in ops/.
+// (Debian package yamllint) finds nothing in the project's YAML (ops/, stacks, workflows, examples).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -117,8 +117,9 @@ describe('ops/tempo, ops/loki', () => {
 });
 
 describe('yamllint', () => {
-  test.skipIf(yamllint === undefined)(`ops/ and .yamllint are clean ${yamllint === undefined ? `(${yamllintSkipReason})` : ''}`, () => {
-    const run = spawnSync(yamllint!, ['--strict', '--format', 'parsable', 'ops', '.yamllint'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  test.skipIf(yamllint === undefined)(`every YAML file of the project is clean: ops/, the compose stacks, the workflows, the examples ${yamllint === undefined ? `(${yamllintSkipReason})` : ''}`, () => {
+    const files = ['ops', '.github', 'docker-compose.stage.yml', 'docker-compose.prod.yml', 'examples', '.yamllint'];
+    const run = spawnSync(yamllint!, ['--strict', '--format', 'parsable', ...files], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     if (run.error) throw run.error;
     expect(`${run.stdout}${run.stderr}`).toBe('');
     expect(run.status).toBe(0);
