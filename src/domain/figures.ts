@@ -28,6 +28,8 @@ export interface GridFigures {
   readonly roundTrips: number;
   /** The last price seen of the grid's symbol; NaN before the first. */
   readonly lastPrice: number;
+  /** The grid's level prices, lowest first (empty before its first start, or while unknown). */
+  readonly levels: readonly number[];
 }
 
 /** A recorder of how long something took: a call's or a write's name and its duration. */

@@ -62,6 +62,7 @@ export function gridFigures(id: string, state: string, context: GridContext, las
     fills: { buy: context.stats.buyFills, sell: context.stats.sellFills },
     roundTrips: context.stats.roundTrips,
     lastPrice,
+    levels: context.plan?.levels ?? [],
   };
 }
 
@@ -78,6 +79,7 @@ export function unknownFigures(id: string, symbol: string, state: string): GridF
     fees: unknown,
     equity: unknown,
     pnl: unknown,
+    levels: [],
     fills: { buy: unknown, sell: unknown },
     roundTrips: unknown,
     lastPrice: unknown,

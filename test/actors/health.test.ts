@@ -20,6 +20,7 @@ function partsOnly(options: ConstructorParameters<typeof HealthBoard>[0] = {}): 
 const figures = (id: string, overrides: Partial<GridFigures> = {}): GridFigures => ({
   id,
   symbol: 'BTC/USDT',
+  levels: [48_000, 49_000, 50_000, 51_000, 52_000],
   state: 'ACTIVE',
   pendingOrders: 4,
   openPositions: 2,

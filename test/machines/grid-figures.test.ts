@@ -99,6 +99,7 @@ describe('grid figures', () => {
       fills: { buy: 2, sell: 2 },
       roundTrips: 1,
       lastPrice: 125,
+      levels: [100, 110, 120, 130, 140],
     });
     // quote + position x price, the position being the 2 lots held.
     expect(ctx().position).toBeCloseTo(2, 9);

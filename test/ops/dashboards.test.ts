@@ -69,7 +69,8 @@ describe('ops/grafana dashboards', () => {
       expect(used, name).toContain(name);
     }
     const price = promql.filter((query) => query.panel === 'Price and grid levels').map((query) => query.expr);
-    expect(price.some((expr) => expr.includes('$grid_lower')) && price.some((expr) => expr.includes('$grid_upper')) && price.some((expr) => expr.includes('$grid_levels'))).toBe(true);
+    // The price with the grid's own levels, as the bot exports them (no configuration copied into the dashboard).
+    expect(price.some((expr) => expr.includes('btcbot_price_current')) && price.some((expr) => expr.includes('btcbot_grid_level_price'))).toBe(true);
     expect(queries.some((query) => query.datasource === 'loki')).toBe(true);
     expect(queries.some((query) => query.datasource === 'tempo')).toBe(true);
   });
@@ -120,7 +121,7 @@ describe('metricNames (PromQL)', () => {
     ]);
     expect(metricNames('time() - max by (environment) (btcbot_backup_last_success_timestamp_seconds) > 26 * 3600')).toEqual(['btcbot_backup_last_success_timestamp_seconds']);
     expect(metricNames('btcbot_actor_up == 0 or btcbot_supervisor_up == 0 unless on (job) up offset 5m')).toEqual(['btcbot_actor_up', 'btcbot_supervisor_up', 'up']);
-    expect(metricNames('vector($grid_lower)')).toEqual([]);
+    expect(metricNames('vector($threshold)')).toEqual([]);
     expect(metricNames('sum(rate(foo_total[1m])) without (instance) / ignoring(x) group_left(y) bar')).toEqual(['foo_total', 'bar']);
     expect(variableMetricNames('label_values(up{job=~"btcbot-.*"}, environment)')).toEqual(['up']);
   });

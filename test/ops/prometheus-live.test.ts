@@ -146,7 +146,7 @@ describe.skipIf(prometheus === undefined)(`a real Prometheus scrapes a running b
   });
 
   test("every PromQL query of the dashboards runs on it (the bot's series in the core panels)", async () => {
-    const values: Record<string, string> = { environment: '.*', grid: '.*', symbol: '.*', grid_lower: '95000', grid_upper: '105000', grid_levels: '40', __rate_interval: '1m', __interval: '15s' };
+    const values: Record<string, string> = { environment: '.*', grid: '.*', symbol: '.*',  __rate_interval: '1m', __interval: '15s' };
     const queries = dashboards()
       .flatMap(dashboardQueries)
       .filter((one) => one.datasource === 'prometheus');

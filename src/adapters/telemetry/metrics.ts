@@ -228,6 +228,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   gridGauge('btcbot_grid_equity', "A grid's equity by its own books, in quote: quote + base position x last price", (grid) => grid.equity);
   gridGauge('btcbot_grid_round_trips', 'Round trips a grid completed (a buy and its counter-sell filled)', (grid) => grid.roundTrips);
   new Gauge({
+    name: 'btcbot_grid_level_price',
+    help: "A grid's level prices, by level number from the lowest (0): the dashboard draws them over the price",
+    labelNames: ['environment', 'grid', 'level'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const grid of grids()) grid.levels.forEach((price, level) => this.set({ environment, grid: grid.id, level: String(level) }, price));
+    },
+  });
+  new Gauge({
     name: 'btcbot_grid_fills',
     help: "Limit orders of a grid filled since its start, by side (the grid's own books; survives restarts)",
     labelNames: ['environment', 'grid', 'side'] as const,

@@ -172,6 +172,7 @@ describe('metrics', () => {
 const gridFigures = (id: string, overrides: Partial<GridFigures> = {}): GridFigures => ({
   id,
   symbol: 'BTC/USDT',
+  levels: [48_000, 49_000, 50_000, 51_000, 52_000],
   state: 'ACTIVE',
   pendingOrders: 4,
   openPositions: 3,
@@ -203,6 +204,9 @@ describe('the deployment\'s metrics', () => {
     expect(at('btcbot_grid_fills', 'environment="prod",grid="btc",side="sell"')).toBe(4);
     expect(at('btcbot_grid_state', 'environment="prod",grid="btc",state="ACTIVE"')).toBe(1);
     expect(sample(text, 'btcbot_price_current{symbol="BTC/USDT"}')).toBe(50_123.4);
+    // The levels, for the dashboard's price panel.
+    expect(at('btcbot_grid_level_price', 'environment="prod",grid="btc",level="0"')).toBe(48_000);
+    expect(at('btcbot_grid_level_price', 'environment="prod",grid="btc",level="4"')).toBe(52_000);
     // Trades: every tracked grid's series exist from the start (0), then count each fill.
     expect(at('btcbot_trades_total', 'environment="prod",grid="btc",side="buy"')).toBe(0);
     metrics.recordTrade('btc', 'buy');
@@ -225,6 +229,7 @@ describe('the deployment\'s metrics', () => {
     expect(at('btcbot_positions_open')).toBeUndefined();
     expect(at('btcbot_pnl_total')).toBeUndefined();
     expect(sample(text, 'btcbot_price_current{symbol="BTC/USDT"}')).toBeUndefined();
+    expect(at('btcbot_grid_level_price', 'environment="prod",grid="btc",level="0"')).toBeUndefined();
     untrack();
     text = await metrics.render();
     expect(text).not.toContain('btcbot_grid_state{');
