@@ -4,9 +4,9 @@ import { runBacktest, type BacktestReport } from '../actors/backtest/backtest.js
 import type { CandleSeries } from '../adapters/feed/candles.js';
 import { loadGridConfig } from '../config/load-config.js';
 import type { GridConfig } from '../config/grid-config.js';
-import { loadCandles } from './candle-source.js';
-import { parseCommandArgs } from './command-args.js';
-import { logFlagOptions, loggerFromFlags } from './log-flags.js';
+import { loadCandles } from './shared/candle-source.js';
+import { parseCommandArgs } from './shared/command-args.js';
+import { logFlagOptions, loggerFromFlags } from './shared/log-flags.js';
 import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot backtest --config FILE [--data FILE] [options]

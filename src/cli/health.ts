@@ -1,8 +1,8 @@
 // `btcbot health [--url URL]`: asks a running bot's /health and exits 0 when it is healthy, 1 when
 // not (or when it does not answer), with one line saying why. It is the container healthcheck
 // (the image needs no curl): it reads HTTP_PORT / HTTP_HOST as `btcbot run` does.
-import { botUrl } from './bot-url.js';
-import { parseCommandArgs } from './command-args.js';
+import { botUrl } from './shared/bot-url.js';
+import { parseCommandArgs } from './shared/command-args.js';
 import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot health [--url URL] [--timeout MS]

@@ -2,8 +2,8 @@
 // `btcbot run` applies them at every start too; this is for deploys that migrate first.
 import { openStore } from '../adapters/store/open-store.js';
 import { databaseUrlOf, loadServiceConfig } from '../config/service-config.js';
-import { parseCommandArgs } from './command-args.js';
-import { logFlagOptions, loggerFromFlags } from './log-flags.js';
+import { parseCommandArgs } from './shared/command-args.js';
+import { logFlagOptions, loggerFromFlags } from './shared/log-flags.js';
 
 const help = `usage: btcbot migrate [--config FILE] [options]
 

@@ -21,8 +21,8 @@ import { exchangeCredentials } from '../config/exchange-credentials.js';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config.js';
 import { buildVersion } from '../config/version.js';
 import type { GridControl } from '../domain/grid-control.js';
-import { parseCommandArgs } from './command-args.js';
-import { logFlagOptions, loggerFromFlags } from './log-flags.js';
+import { parseCommandArgs } from './shared/command-args.js';
+import { logFlagOptions, loggerFromFlags } from './shared/log-flags.js';
 import { runTradingMode } from './trading-modes.js';
 import { UsageError } from '../config/usage-error.js';
 

@@ -4,8 +4,8 @@
 import { apiToken } from '../config/api-token.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridView } from '../domain/grid-control.js';
-import { botUrl } from './bot-url.js';
-import { parseCommandArgs } from './command-args.js';
+import { botUrl } from './shared/bot-url.js';
+import { parseCommandArgs } from './shared/command-args.js';
 import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot status [--url URL] [--json] [--timeout MS]

@@ -30,7 +30,7 @@ import { ConfigError } from '../config/config-error.js';
 import { exchangeCredentials, type ExchangeCredentials } from '../config/exchange-credentials.js';
 import type { ServiceConfig } from '../config/service-config.js';
 import type { Notifier } from '../domain/notifications.js';
-import { loadCandles } from './candle-source.js';
+import { loadCandles } from './shared/candle-source.js';
 
 export type GridReports = Map<string, LiveGridReport>;
 

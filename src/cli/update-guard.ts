@@ -15,8 +15,8 @@
 // A bot that does not answer, or answers without a report this command can read, is updated
 // (exit 0): there is nothing it could protect, and a guard that blocked there would keep a broken
 // bot from ever getting the image that fixes it.
-import { botUrl } from './bot-url.js';
-import { parseCommandArgs } from './command-args.js';
+import { botUrl } from './shared/bot-url.js';
+import { parseCommandArgs } from './shared/command-args.js';
 import { UsageError } from '../config/usage-error.js';
 
 /** sysexits.h EX_TEMPFAIL: Watchtower's "skip this update" answer from a pre-update hook. */

@@ -165,7 +165,7 @@ describe.skipIf(dockerEngine === undefined)('the compose stacks', () => {
     return { sim, containerUrl: forwarder.url };
   }
 
-  test('stage: healthy, trades, survives a Watchtower-style update and a docker kill from its database', async () => {
+  test('stage: healthy, trades, survives a Watchtower-style update and a docker kill from its database; a backup restored over changed data brings the books back', async () => {
     const { sim, containerUrl } = await simulator();
     const stage = await stack('stage', user, containerUrl, 'stage1');
     stacks.push(stage);
@@ -243,6 +243,28 @@ describe.skipIf(dockerEngine === undefined)('the compose stacks', () => {
     expect(await eventually(() => restingOrders(stage, 'stage1'), 'the grid resting after the kill', 30_000)).toEqual(afterSell);
     expect((await gridOf(stage, 'stage1')).stats).toMatchObject({ buyFills: 1, sellFills: 1 });
     await expectAccountMatches(db, afterSell);
+
+    // Backup, change the data, restore, with the scripts a user runs (scripts/backup_db.sh,
+    // restore_db.sh) on this stack's containers: the books come back whole, and the bot with them.
+    const books = async (): Promise<string> =>
+      docker(['exec', db, 'psql', '-U', 'btcbot', '-d', 'btcbot', '-Atc', "SELECT (SELECT count(*) FROM orders) || ' orders, ' || (SELECT count(*) FROM fills) || ' fills, ' || (SELECT coalesce(sum(amount), 0) FROM fills) || ' filled, ' || (SELECT count(*) FROM events) || ' events'"]);
+    const before = await books();
+    const backups = mkdtempSync(path.join(tmpdir(), 'btcbot-backups-'));
+    dirs.push(backups);
+    const scriptEnv = { DOCKER, BACKUP_DIR: backups, PG_CONTAINER: `${stage.project}-db`, BOT_CONTAINER: `${stage.project}-bot`, ENV_FILE: stage.envFile };
+    const backup = await run('bash', ['scripts/backup_db.sh', 'stage'], { env: scriptEnv });
+    expect(backup.code, backup.stderr + backup.stdout).toBe(0);
+    const dump = (await run('sh', ['-c', `ls ${backups}/stage/*.dump`])).stdout.trim();
+    expect(dump).toMatch(/btcbot-stage-\d{8}T\d{6}Z\.dump$/);
+    await docker(['exec', db, 'psql', '-U', 'btcbot', '-d', 'btcbot', '-c', 'UPDATE fills SET amount = amount * 2; DELETE FROM events WHERE id = (SELECT max(id) FROM events)']);
+    expect(await books()).not.toBe(before);
+    const restore = await run('bash', ['scripts/restore_db.sh', '--yes', 'stage', dump], { env: scriptEnv, timeoutMs: 180_000 });
+    expect(restore.code, restore.stderr + restore.stdout).toBe(0);
+    expect(await books()).toBe(before);
+    await untilHealthy(bot);
+    expect(await eventually(() => restingOrders(stage, 'stage1'), 'the grid resting after the restore', 30_000)).toEqual(afterSell);
+    expect((await gridOf(stage, 'stage1')).stats).toMatchObject({ buyFills: 1, sellFills: 1 });
+
     await sim.post('/__sim/step?target=48500');
     await eventually(async () => ((await gridOf(stage, 'stage1')).stats?.buyFills === 2 ? true : undefined), 'a buy filled after the kill');
     expect(await sim.get<unknown[]>('/__sim/orders')).toEqual([]); // demo mode never reaches the exchange's book

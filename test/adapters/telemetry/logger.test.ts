@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startInMemoryTracing, type InMemoryTracing } from '../../../src/adapters/telemetry/in-memory-tracing.js';
 import { createLogger, moduleLogger } from '../../../src/adapters/telemetry/logger.js';
-import { logLevelFrom } from '../../../src/cli/log-flags.js';
+import { logLevelFrom } from '../../../src/cli/shared/log-flags.js';
 import { UsageError } from '../../../src/config/usage-error.js';
 
 let tracing: InMemoryTracing;

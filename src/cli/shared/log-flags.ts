@@ -2,8 +2,8 @@
 //
 // The level: --log-level when given, else the LOG_LEVEL environment variable, else the command's
 // default. A bad value (flag or variable) is a UsageError naming where it came from.
-import { createLogger, logLevels, parseLogLevel, type Logger, type LogLevel } from '../adapters/telemetry/logger.js';
-import { UsageError } from '../config/usage-error.js';
+import { createLogger, logLevels, parseLogLevel, type Logger, type LogLevel } from '../../adapters/telemetry/logger.js';
+import { UsageError } from '../../config/usage-error.js';
 
 const levelList = `${logLevels.slice(0, -1).join(', ')} or silent`;
 

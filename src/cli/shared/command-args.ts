@@ -1,6 +1,6 @@
 // A command's flags: node's parseArgs, strict, with --help and usage errors handled alike.
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { UsageError } from '../config/usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 
 /**
  * The parsed flags, or undefined when --help was asked for (the help is then printed on stdout).

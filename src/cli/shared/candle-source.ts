@@ -1,9 +1,9 @@
 // Where a command's candles come from: a file (--data), or generated 1-minute candles starting
 // in the middle of the grid's range, so a command runs with nothing but a config.
-import { readCandleFile } from '../adapters/feed/candle-csv.js';
-import { generateCandles } from '../adapters/feed/candle-generator.js';
-import type { CandleSeries } from '../adapters/feed/candles.js';
-import type { GridConfig } from '../config/grid-config.js';
+import { readCandleFile } from '../../adapters/feed/candle-csv.js';
+import { generateCandles } from '../../adapters/feed/candle-generator.js';
+import type { CandleSeries } from '../../adapters/feed/candles.js';
+import type { GridConfig } from '../../config/grid-config.js';
 
 export interface CandleSource {
   readonly data?: string | undefined;
