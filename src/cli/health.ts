@@ -1,9 +1,8 @@
 // `btcbot health [--url URL]`: asks a running bot's /health and exits 0 when it is healthy, 1 when
 // not (or when it does not answer), with one line saying why. It is the container healthcheck
 // (the image needs no curl): it reads HTTP_PORT / HTTP_HOST as `btcbot run` does.
-import { botUrl } from './shared/bot-url.js';
+import { askBot, askBotOptions, botRequest } from './shared/ask-bot.js';
 import { parseCommandArgs } from './shared/command-args.js';
-import { UsageError } from '../config/usage-error.js';
 
 const help = `usage: btcbot health [--url URL] [--timeout MS]
 
@@ -21,17 +20,12 @@ interface HealthAnswer {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const values = parseCommandArgs(args, { url: { type: 'string' }, timeout: { type: 'string', default: '3000' } }, help);
+  const values = parseCommandArgs(args, askBotOptions, help);
   if (values === undefined) return 0;
-  const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
-  const base = values.url ?? botUrl(process.env);
-  let response: Response;
-  try {
-    response = await fetch(new URL('/health', base), { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : error instanceof Error ? String(error.cause ?? error.message) : String(error);
-    process.stdout.write(`unreachable: ${base}/health: ${why}\n`);
+  const { base, timeoutMs } = botRequest(values, process.env);
+  const response = await askBot(new URL('/health', base), timeoutMs);
+  if (!(response instanceof Response)) {
+    process.stdout.write(`unreachable: ${base}/health: ${response.unanswered}\n`);
     return 1;
   }
   const answer = (await response.json().catch(() => ({}))) as HealthAnswer;

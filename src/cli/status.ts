@@ -4,7 +4,7 @@
 import { apiToken } from '../config/api-token.js';
 import { ConfigError } from '../config/config-error.js';
 import type { GridView } from '../domain/grid-control.js';
-import { botUrl } from './shared/bot-url.js';
+import { askBot, askBotOptions, botRequest } from './shared/ask-bot.js';
 import { parseCommandArgs } from './shared/command-args.js';
 import { UsageError } from '../config/usage-error.js';
 
@@ -21,25 +21,20 @@ Exit code 0: printed; 1: the bot did not answer or refused (wrong token, API off
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const values = parseCommandArgs(args, { url: { type: 'string' }, json: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3000' } }, help);
+  const values = parseCommandArgs(args, { ...askBotOptions, json: { type: 'boolean', default: false } }, help);
   if (values === undefined) return 0;
-  const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
+  const { base, timeoutMs } = botRequest(values, process.env);
   const token = apiToken(process.env);
   if (token === undefined) throw new ConfigError("no token: set API_TOKEN (or API_TOKEN_FILE) to the running bot's control API token");
-  const base = values.url ?? botUrl(process.env);
   let url: URL;
   try {
     url = new URL('/api/v1/grids', base);
   } catch {
     throw new UsageError(`--url must be a URL such as http://127.0.0.1:8080, got "${base}"`);
   }
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : error instanceof Error ? String(error.cause ?? error.message) : String(error);
-    process.stdout.write(`unreachable: ${url.href}: ${why}; is btcbot running there (HTTP_HOST, HTTP_PORT, --url)?\n`);
+  const response = await askBot(url, timeoutMs, { authorization: `Bearer ${token}` });
+  if (!(response instanceof Response)) {
+    process.stdout.write(`unreachable: ${url.href}: ${response.unanswered}; is btcbot running there (HTTP_HOST, HTTP_PORT, --url)?\n`);
     return 1;
   }
   const text = await response.text();

@@ -15,9 +15,8 @@
 // A bot that does not answer, or answers without a report this command can read, is updated
 // (exit 0): there is nothing it could protect, and a guard that blocked there would keep a broken
 // bot from ever getting the image that fixes it.
-import { botUrl } from './shared/bot-url.js';
+import { askBot, askBotOptions, botRequest } from './shared/ask-bot.js';
 import { parseCommandArgs } from './shared/command-args.js';
-import { UsageError } from '../config/usage-error.js';
 
 /** sysexits.h EX_TEMPFAIL: Watchtower's "skip this update" answer from a pre-update hook. */
 export const EX_TEMPFAIL = 75;
@@ -66,21 +65,16 @@ export function reasonsToWait(answer: HealthAnswer): string[] {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const values = parseCommandArgs(args, { url: { type: 'string' }, timeout: { type: 'string', default: '3000' } }, help);
+  const values = parseCommandArgs(args, askBotOptions, help);
   if (values === undefined) return 0;
-  const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
-  const base = values.url ?? botUrl(process.env);
-  let answer: unknown;
-  try {
-    // /health answers 503 while a grid recovers: its body is read whatever the status.
-    const response = await fetch(new URL('/health', base), { signal: AbortSignal.timeout(timeoutMs) });
-    answer = await response.json().catch(() => undefined);
-  } catch (error) {
-    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : error instanceof Error ? String(error.cause ?? error.message) : String(error);
-    process.stdout.write(`update: the bot does not answer (${base}/health: ${why}), nothing in flight to protect\n`);
+  const { base, timeoutMs } = botRequest(values, process.env);
+  const response = await askBot(new URL('/health', base), timeoutMs);
+  if (!(response instanceof Response)) {
+    process.stdout.write(`update: the bot does not answer (${base}/health: ${response.unanswered}), nothing in flight to protect\n`);
     return 0;
   }
+  // /health answers 503 while a grid recovers: its body is read whatever the status.
+  const answer: unknown = await response.json().catch(() => undefined);
   if (typeof answer !== 'object' || answer === null || typeof (answer as HealthAnswer).parts !== 'object') {
     process.stdout.write(`update: ${base}/health gave no health report to read, nothing known in flight\n`);
     return 0;
